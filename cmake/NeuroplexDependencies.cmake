@@ -1,0 +1,12 @@
+# System dependencies, all from Debian packages (scripts/install-deps.sh installs them).
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(CapnProto CONFIG REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+
+# Debian's librocksdb-dev ships no CMake package; its pkg-config file is authoritative.
+pkg_check_modules(ROCKSDB REQUIRED IMPORTED_TARGET rocksdb)
+
+if(NEUROPLEX_BUILD_TESTS OR NEUROPLEX_BUILD_BENCH)
+  find_package(GTest REQUIRED)
+endif()

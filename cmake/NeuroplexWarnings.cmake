@@ -1,0 +1,10 @@
+# neuroplex_options: the compile features and warnings every Neuroplex target links against.
+add_library(neuroplex_options INTERFACE)
+add_library(neuroplex::options ALIAS neuroplex_options)
+target_compile_features(neuroplex_options INTERFACE cxx_std_20)
+target_compile_options(neuroplex_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  $<$<BOOL:${NEUROPLEX_WERROR}>:-Werror>)
+# Includes are written from the repository root: #include "raft/log.h".
+target_include_directories(neuroplex_options INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})

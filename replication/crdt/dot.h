@@ -1,0 +1,28 @@
+// Dots: unique names of update events, the unit of causality in delta-state CRDTs.
+//
+// A dot (replica, counter) names the counter-th event created by `replica`. Every piece of live
+// CRDT content (a set element's add, a counter's contribution, a register's write) is tagged with
+// exactly one dot, and a dot tags at most one piece of content: that is what lets a causal
+// context say "I have seen this event and its content is gone" without a per-element tombstone.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <vector>
+
+namespace neuroplex::crdt {
+
+// The Raft group is one replica; offline clients and other clusters are others (DESIGN.md).
+using ReplicaId = std::uint64_t;
+
+struct Dot {
+  ReplicaId replica = 0;
+  std::uint64_t counter = 0;  // >= 1 for a real event
+
+  friend auto operator<=>(const Dot&, const Dot&) = default;
+};
+
+// A set of dots kept as a sorted, duplicate-free vector: almost always one element.
+using DotSet = std::vector<Dot>;
+
+}  // namespace neuroplex::crdt
