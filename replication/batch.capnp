@@ -1,0 +1,41 @@
+# The payload of a Raft log entry: a batch of write operations. See docs/state-store.md.
+@0xbcf3254626a7d9b7;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("neuroplex::replication::wire");
+
+enum CrdtType {
+  unknown @0;
+  map @1;
+  set @2;
+  counter @3;
+  register @4;
+  mvRegister @5;
+}
+
+struct Mutation {
+  path @0 :List(Text);
+  type @1 :CrdtType;
+  union {
+    counterAdd @2 :Int64;
+    registerSet @3 :Text;        # canonical JSON
+    setAdd @4 :List(Text);       # canonical JSON scalars
+    setRemove @5 :List(Text);
+    mapRemove @6 :Text;          # field name
+  }
+}
+
+struct Operation {
+  ns @0 :Text;
+  key @1 :Text;
+  union {
+    update @2 :List(Mutation);
+    delete @3 :Void;
+    merge @4 :Data;              # encoded CRDT delta (replication/crdt/crdt.capnp)
+  }
+}
+
+struct Batch {
+  timestampMs @0 :UInt64;        # the leader's wall clock when it formed the batch
+  operations @1 :List(Operation);
+}

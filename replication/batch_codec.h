@@ -1,0 +1,17 @@
+// Binary encoding of a Batch — the payload of one Raft log entry — as a Cap'n Proto message
+// (schema: replication/batch.capnp). Written by the leader, read by every replica's state machine.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "replication/operation.h"
+
+namespace neuroplex::replication {
+
+std::string encode_batch(const Batch& batch);
+// Fails with INVALID_ARGUMENT on bytes that are not a well-formed batch; never crashes.
+Result<Batch> decode_batch(std::string_view bytes);
+
+}  // namespace neuroplex::replication

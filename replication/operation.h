@@ -1,0 +1,63 @@
+// The operation table's write operations — what a client asks the cluster to change, and what a
+// committed Raft entry carries (a Batch of them).
+//
+// Every API (Cap'n Proto, WebSocket, neuroplexctl) decodes its wire form into these structs and
+// calls validate() (replication/validation.h) — the one place where request rules live — so the
+// APIs can never drift apart. Reads (get, list, watch) take their arguments directly.
+// Thread safety: value types.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "replication/crdt/mutation.h"
+
+namespace neuroplex::replication {
+
+// `update`: typed CRDT mutations on fields of one document, applied atomically (all or none).
+struct UpdateOp {
+  std::string ns;
+  std::string key;
+  std::vector<crdt::Mutation> mutations;
+};
+
+// `delete`: removes every field the cluster has seen; concurrent unseen updates survive.
+struct DeleteOp {
+  std::string ns;
+  std::string key;
+};
+
+// `merge`: joins a delta (or full state) made by another replica — an offline client or another
+// cluster — encoded as in docs/crdt-encoding.md. Untrusted: decoded with full checks.
+struct MergeOp {
+  std::string ns;
+  std::string key;
+  std::string delta;
+};
+
+using WriteOp = std::variant<UpdateOp, DeleteOp, MergeOp>;
+
+// The payload of one Raft log entry: operations the leader batched together, stamped with the
+// leader's wall clock. The state machine derives every CRDT timestamp from `timestamp_ms`, never
+// from its own clock, so all replicas apply an entry identically.
+struct Batch {
+  std::uint64_t timestamp_ms = 0;
+  std::vector<WriteOp> operations;
+};
+
+// Request limits. They change results, so every node of a cluster must use the same values.
+struct Limits {
+  // The largest operation payload (register value, set members, merge delta) and the largest
+  // encoded document. Over it: TOO_LARGE.
+  std::size_t max_value_bytes = std::size_t{1} << 20;
+  std::size_t max_mutations_per_update = 1024;
+};
+
+const std::string& op_namespace(const WriteOp& op);
+const std::string& op_key(const WriteOp& op);
+std::string_view op_name(const WriteOp& op);  // "update", "delete", "merge"
+
+}  // namespace neuroplex::replication

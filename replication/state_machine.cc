@@ -1,0 +1,230 @@
+#include "replication/state_machine.h"
+
+#include <cassert>
+#include <map>
+#include <optional>
+
+#include "replication/batch_codec.h"
+#include "replication/crdt/codec.h"
+#include "replication/state_layout.h"
+#include "replication/validation.h"
+
+namespace neuroplex::replication {
+namespace {
+
+using storage::Column;
+
+// A generous upper bound on how much one operation can grow a document's encoding: its payload
+// plus room for the new dots, entries and maps it creates, doubled for the packed format's
+// worst case. Only when the bound passes the limit is the exact size computed.
+std::size_t growth_bound(const WriteOp& op) {
+  std::size_t structure = 256;
+  if (const auto* update = std::get_if<UpdateOp>(&op)) {
+    for (const crdt::Mutation& mutation : update->mutations) {
+      std::size_t members = 1;
+      if (const auto* add = std::get_if<crdt::SetAdd>(&mutation.mutator)) {
+        members = add->members.size();
+      }
+      structure += 64 * (mutation.path.size() + members + 2);
+    }
+  }
+  return 2 * (payload_bytes(op) + structure);
+}
+
+// The documents one entry touches, loaded once and written once however many operations hit them.
+class EntryApplier {
+ public:
+  EntryApplier(const storage::KvStore& store, const Limits& limits, crdt::ReplicaId replica,
+               crdt::HybridClock& clock, std::uint64_t timestamp_ms)
+      : store_(store),
+        limits_(limits),
+        replica_(replica),
+        clock_(clock),
+        timestamp_ms_(timestamp_ms) {}
+
+  // The Status of the operation; a store read failure is returned through `fatal`.
+  Status apply(const WriteOp& op, Status& fatal) {
+    NPX_RETURN_IF_ERROR(validate(op, limits_));
+    Result<Working*> working = load(storage_key(op_namespace(op), op_key(op)));
+    if (!working.is_ok()) {
+      fatal = working.status();
+      return working.status();
+    }
+    Working& doc = **working;
+    // Copy the document first when the operation could fail halfway: an update of several
+    // fields is all-or-nothing, and an operation that might pass the size limit is undone.
+    std::size_t bound = doc.size_bound + growth_bound(op);
+    bool check_size = bound > limits_.max_value_bytes;
+    std::optional<crdt::Document> undo;
+    const auto* update = std::get_if<UpdateOp>(&op);
+    if (check_size || (update != nullptr && update->mutations.size() > 1)) undo = doc.document;
+
+    Status status = std::visit([&](const auto& o) { return apply_to(doc.document, o); }, op);
+    if (status.is_ok() && check_size) {
+      bound = crdt::encode(doc.document).size() + 2;
+      if (bound > limits_.max_value_bytes) {
+        status = too_large("the document would encode to " + std::to_string(bound) +
+                           " bytes; the limit is " + std::to_string(limits_.max_value_bytes));
+      }
+    }
+    if (!status.is_ok()) {
+      if (undo) doc.document = std::move(*undo);
+      return status;
+    }
+    doc.size_bound = bound;
+    if (!doc.changed) {
+      doc.changed = true;
+      changed_order_.push_back(&doc);
+    }
+    return Status::ok();
+  }
+
+  // Adds every changed document to `batch`; returns the changes in first-change order.
+  std::vector<Change> flush(storage::WriteBatch& batch) const {
+    std::vector<Change> changes;
+    for (const Working* doc : changed_order_) {
+      if (!doc->document.has_content() && doc->document.context().empty()) {
+        batch.erase(Column::kKv, doc->storage_key);
+      } else {
+        batch.put(Column::kKv, doc->storage_key, encode_record(doc->document));
+      }
+      std::string_view key = key_of(doc->storage_key);
+      std::string_view ns(doc->storage_key.data(), doc->storage_key.size() - key.size() - 1);
+      changes.push_back({std::string(ns), std::string(key), doc->document.has_content()});
+    }
+    return changes;
+  }
+
+ private:
+  struct Working {
+    std::string storage_key;
+    crdt::Document document;
+    std::size_t size_bound = 0;  // invariant: >= the encoded record size of `document`
+    bool changed = false;
+  };
+
+  Result<Working*> load(const std::string& key) {
+    auto it = working_.find(key);
+    if (it != working_.end()) return &it->second;
+    Result<std::optional<std::string>> record = store_.get(Column::kKv, key);
+    if (!record.is_ok()) return record.status();
+    Working doc{key, {}, 0, false};
+    if (record->has_value()) {
+      Result<crdt::Document> decoded = decode_record(**record);
+      if (!decoded.is_ok()) return decoded.status();
+      doc.document = std::move(decoded).value();
+      doc.size_bound = (*record)->size();
+    }
+    return &working_.emplace(key, std::move(doc)).first->second;
+  }
+
+  Status apply_to(crdt::Document& document, const UpdateOp& update) {
+    for (const crdt::Mutation& mutation : update.mutations) {
+      Result<crdt::Document> delta =
+          document.apply(mutation, replica_, clock_.tick(timestamp_ms_));
+      if (!delta.is_ok()) return delta.status();
+    }
+    return Status::ok();
+  }
+
+  Status apply_to(crdt::Document& document, const DeleteOp&) {
+    (void)document.clear();
+    return Status::ok();
+  }
+
+  Status apply_to(crdt::Document& document, const MergeOp& merge) {
+    Result<crdt::Document> delta = crdt::decode(merge.delta, crdt::Trust::kUntrusted);
+    if (!delta.is_ok()) return delta.status();
+    document.join(*delta);
+    return Status::ok();
+  }
+
+  const storage::KvStore& store_;
+  const Limits& limits_;
+  crdt::ReplicaId replica_;
+  crdt::HybridClock& clock_;
+  std::uint64_t timestamp_ms_;
+  std::map<std::string, Working> working_;  // by storage key; node-based, so pointers stay valid
+  std::vector<Working*> changed_order_;
+};
+
+Result<std::optional<std::uint64_t>> read_meta_u64(const storage::KvStore& store,
+                                                   std::string_view name) {
+  Result<std::optional<std::string>> bytes = store.get(Column::kMeta, name);
+  if (!bytes.is_ok()) return bytes.status();
+  if (!bytes->has_value()) return std::optional<std::uint64_t>();
+  Result<std::uint64_t> value = decode_u64(**bytes);
+  if (!value.is_ok()) return internal_error("meta '" + std::string(name) + "' is corrupt");
+  return std::optional<std::uint64_t>(*value);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StateMachine>> StateMachine::open(storage::KvStore& store,
+                                                         const StateMachineOptions& options) {
+  Result<std::optional<std::uint64_t>> replica = read_meta_u64(store, kMetaReplicaId);
+  Result<std::optional<std::uint64_t>> applied = read_meta_u64(store, kMetaAppliedIndex);
+  Result<std::optional<std::uint64_t>> clock = read_meta_u64(store, kMetaClock);
+  for (const auto* result : {&replica, &applied, &clock}) {
+    if (!result->is_ok()) return result->status();
+  }
+  if (replica->has_value() && **replica != options.replica_id) {
+    return invalid_argument("this state store belongs to CRDT replica " +
+                            std::to_string(**replica) + ", not " +
+                            std::to_string(options.replica_id));
+  }
+  if (!replica->has_value()) {
+    storage::WriteBatch batch;
+    batch.put(Column::kMeta, kMetaReplicaId, encode_u64(options.replica_id));
+    NPX_RETURN_IF_ERROR(store.write(batch));
+  }
+  return std::unique_ptr<StateMachine>(
+      new StateMachine(store, options, applied->value_or(0), clock->value_or(0)));
+}
+
+void StateMachine::record_progress(storage::WriteBatch& batch, std::uint64_t index,
+                                   crdt::Timestamp clock) {
+  batch.put(Column::kMeta, kMetaAppliedIndex, encode_u64(index));
+  batch.put(Column::kMeta, kMetaClock, encode_u64(clock));
+}
+
+Result<ApplyResult> StateMachine::apply(std::uint64_t index, const Batch& batch) {
+  assert(index == applied_index_ + 1 && "entries are applied in index order");
+  crdt::HybridClock clock = clock_;  // committed only with the write
+  EntryApplier applier(store_, options_.limits, options_.replica_id, clock, batch.timestamp_ms);
+  ApplyResult result;
+  result.results.reserve(batch.operations.size());
+  for (const WriteOp& op : batch.operations) {
+    Status fatal;
+    result.results.push_back(applier.apply(op, fatal));
+    if (!fatal.is_ok()) return fatal;
+  }
+  storage::WriteBatch write;
+  result.changes = applier.flush(write);
+  record_progress(write, index, clock.last());
+  NPX_RETURN_IF_ERROR(store_.write(write));
+  applied_index_ = index;
+  clock_ = clock;
+  return result;
+}
+
+Result<ApplyResult> StateMachine::apply_encoded(std::uint64_t index, std::string_view payload) {
+  Result<Batch> batch = decode_batch(payload);
+  if (batch.is_ok()) return apply(index, *batch);
+  NPX_RETURN_IF_ERROR(skip(index));
+  ApplyResult result;
+  result.results.push_back(internal_error("log entry " + std::to_string(index) +
+                                          " does not decode: " + batch.status().message()));
+  return result;
+}
+
+Status StateMachine::skip(std::uint64_t index) {
+  assert(index == applied_index_ + 1 && "entries are applied in index order");
+  storage::WriteBatch write;
+  record_progress(write, index, clock_.last());
+  NPX_RETURN_IF_ERROR(store_.write(write));
+  applied_index_ = index;
+  return Status::ok();
+}
+
+}  // namespace neuroplex::replication
