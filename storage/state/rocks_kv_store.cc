@@ -77,13 +77,17 @@ rocksdb::CompressionType preferred_compression() {
   return has_lz4 ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
 }
 
-rocksdb::ColumnFamilyOptions column_family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
+rocksdb::ColumnFamilyOptions column_family_options(const std::shared_ptr<rocksdb::Cache>& cache,
+                                                   const RocksKvOptions& kv_options) {
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions options;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   options.compression = preferred_compression();
+  if (kv_options.write_buffer_size_bytes != 0) {
+    options.write_buffer_size = kv_options.write_buffer_size_bytes;
+  }
   return options;
 }
 
@@ -106,7 +110,7 @@ Result<std::unique_ptr<RocksKvStore>> RocksKvStore::open(const std::string& dir,
   NPX_RETURN_IF_ERROR(check_store_dir(dir));
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_size_bytes);
-  rocksdb::ColumnFamilyOptions cf_options = column_family_options(cache);
+  rocksdb::ColumnFamilyOptions cf_options = column_family_options(cache, options);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (const char* name : kColumnNames) descriptors.emplace_back(name, cf_options);

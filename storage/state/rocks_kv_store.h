@@ -39,6 +39,9 @@ namespace neuroplex::storage {
 struct RocksKvOptions {
   // LRU block cache shared by all column families of the store.
   std::size_t block_cache_size_bytes = std::size_t{64} << 20;
+  // Memtable size per column family; 0 keeps RocksDB's default (64 MiB). Crash tests make it
+  // small so that kills also land during flushes and compactions.
+  std::size_t write_buffer_size_bytes = 0;
 };
 
 class RocksKvStore final : public KvStore {
