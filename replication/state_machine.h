@@ -22,6 +22,7 @@
 
 #include "base/status.h"
 #include "replication/crdt/hlc.h"
+#include "replication/document_cache.h"
 #include "replication/operation.h"
 #include "storage/state/kv_store.h"
 
@@ -32,6 +33,8 @@ struct StateMachineOptions {
   // store recorded under another id refuses to open.
   crdt::ReplicaId replica_id = 1;
   Limits limits;
+  // Memory for decoded hot documents (replication/document_cache.h); 0 disables the cache.
+  std::size_t cache_bytes = std::size_t{128} << 20;
 };
 
 // A document an entry changed, for watchers.
@@ -69,7 +72,11 @@ class StateMachine {
  private:
   StateMachine(storage::KvStore& store, const StateMachineOptions& options,
                std::uint64_t applied_index, crdt::Timestamp clock)
-      : store_(store), options_(options), applied_index_(applied_index), clock_(clock) {}
+      : store_(store),
+        options_(options),
+        applied_index_(applied_index),
+        clock_(clock),
+        cache_(options.cache_bytes) {}
 
   static void record_progress(storage::WriteBatch& batch, std::uint64_t index,
                               crdt::Timestamp clock);
@@ -78,6 +85,7 @@ class StateMachine {
   StateMachineOptions options_;
   std::uint64_t applied_index_;  // invariant: equals the store's meta "applied_index"
   crdt::HybridClock clock_;      // invariant: equals the store's meta "clock"
+  DocumentCache cache_;          // invariant: every entry equals the stored record
 };
 
 }  // namespace neuroplex::replication

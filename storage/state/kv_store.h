@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -48,8 +49,8 @@ class WriteBatch {
     std::optional<std::string> value;  // nullopt = delete
   };
 
-  void put(Column column, std::string_view key, std::string_view value) {
-    ops_.push_back({column, std::string(key), std::string(value)});
+  void put(Column column, std::string_view key, std::string value) {
+    ops_.push_back({column, std::string(key), std::move(value)});
   }
   void erase(Column column, std::string_view key) {
     ops_.push_back({column, std::string(key), std::nullopt});

@@ -22,8 +22,9 @@ std::filesystem::path temp_dir(const std::string& name) {
   return dir;
 }
 
-std::string run(storage::KvStore& store, std::uint64_t seed, std::uint64_t entries, bool encoded) {
-  auto machine = StateMachine::open(store, {});
+std::string run(storage::KvStore& store, std::uint64_t seed, std::uint64_t entries, bool encoded,
+                std::size_t cache_bytes = StateMachineOptions{}.cache_bytes) {
+  auto machine = StateMachine::open(store, {.replica_id = 1, .limits = {}, .cache_bytes = cache_bytes});
   EXPECT_TRUE(machine.is_ok());
   neuroplex::testing::RandomWorkload workload(seed);
   for (std::uint64_t index = 1; index <= entries; ++index) {
@@ -60,6 +61,16 @@ TEST(Determinism, SameEntriesGiveByteIdenticalStores) {
   EXPECT_NE(run(other_seed, seed + 1, 400, false), dump_memory);  // the dump does tell apart
   std::filesystem::remove_all(dir_a);
   std::filesystem::remove_all(dir_b);
+}
+
+// The document cache only saves work: no cache, a cache so small it thrashes, and the default
+// all give the same store.
+TEST(Determinism, TheDocumentCacheNeverChangesTheResult) {
+  const std::uint64_t seed = neuroplex::testing::base_seed(43);
+  storage::MemoryKvStore none, tiny, full;
+  std::string without_cache = run(none, seed, 300, false, /*cache_bytes=*/0);
+  EXPECT_EQ(run(tiny, seed, 300, false, /*cache_bytes=*/4096), without_cache);
+  EXPECT_EQ(run(full, seed, 300, false), without_cache);
 }
 
 }  // namespace

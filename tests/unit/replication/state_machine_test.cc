@@ -110,6 +110,9 @@ TEST_F(StateMachineTest, AnUpdateOfSeveralFieldsIsAllOrNothing) {
   EXPECT_EQ(result.results[0].code(), ErrorCode::kTypeMismatch);
   EXPECT_EQ(get("ns", "k"), json::parse(R"({"c":1})"));
   EXPECT_TRUE(result.changes.empty());
+  // The next write to the document must not carry any part of the failed update along.
+  apply({update("ns", "k", {counter_add({"c"}, 1)})});
+  EXPECT_EQ(get("ns", "k"), json::parse(R"({"c":2})"));
 }
 
 TEST_F(StateMachineTest, OversizeValuesAndDocumentsAreTooLargeAndChangeNothing) {

@@ -79,7 +79,7 @@ std::string dump(const KvStore& store) {
 
 void put(KvStore& store, Column column, std::string_view key, std::string_view value) {
   WriteBatch batch;
-  batch.put(column, key, value);
+  batch.put(column, key, std::string(value));
   ASSERT_TRUE(store.write(batch).is_ok());
 }
 
