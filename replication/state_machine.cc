@@ -148,9 +148,7 @@ class EntryApplier {
 
   Status apply_to(crdt::Document& document, const UpdateOp& update) {
     for (const crdt::Mutation& mutation : update.mutations) {
-      Result<crdt::Document> delta =
-          document.apply(mutation, replica_, clock_.tick(timestamp_ms_));
-      if (!delta.is_ok()) return delta.status();
+      NPX_RETURN_IF_ERROR(document.update(mutation, replica_, clock_.tick(timestamp_ms_)));
     }
     return Status::ok();
   }

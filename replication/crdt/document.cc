@@ -87,13 +87,18 @@ bool is_removal(const Mutator& mutator) {
   return std::holds_alternative<SetRemove>(mutator) || std::holds_alternative<MapRemove>(mutator);
 }
 
-// Applies one mutator to the leaf field `key` of `map`, recording its delta in `delta_map` and
-// the dots it makes or supersedes in `delta_context`. Checks come before any change.
+// Applies one mutator to the leaf field `key` of `map`. When `delta_context` is not null it also
+// records the delta: content in `delta_map`, and the dots made or superseded in `delta_context`.
+// Checks come before any change.
 class LeafApplier {
  public:
-  LeafApplier(CausalContext& context, CausalContext& delta_context, ReplicaId replica,
+  LeafApplier(CausalContext& context, CausalContext* delta_context, ReplicaId replica,
               Timestamp now)
-      : context_(context), delta_context_(delta_context), replica_(replica), now_(now) {}
+      : context_(context),
+        delta_context_(delta_context),
+        first_counter_(context.max_counter(replica)),
+        replica_(replica),
+        now_(now) {}
 
   Status operator()(MapStore& map, MapStore& delta_map, const FieldKey& key,
                     const Mutator& mutator) {
@@ -126,14 +131,14 @@ class LeafApplier {
     CounterStore& store = slot<CounterStore>(map, key);
     std::erase_if(store, [&](const CounterEntry& entry) {
       if (entry.dot.replica != replica_) return false;
-      delta_context_.add(entry.dot);
+      superseded(entry.dot);
       return true;
     });
     CounterEntry entry{next_dot(), static_cast<std::int64_t>(own + add.amount)};
     store.insert(std::upper_bound(store.begin(), store.end(), entry,
                                   [](const auto& x, const auto& y) { return x.dot < y.dot; }),
                  entry);
-    delta_map.emplace(key, Field{CounterStore{entry}});
+    if (recording()) delta_map.emplace(key, Field{CounterStore{entry}});
     return Status::ok();
   }
 
@@ -142,10 +147,10 @@ class LeafApplier {
     Timestamp timestamp = now_;
     for (const RegisterEntry& entry : store) {
       timestamp = std::max(timestamp, entry.timestamp + 1);
-      delta_context_.add(entry.dot);
+      superseded(entry.dot);
     }
     store = {RegisterEntry{next_dot(), timestamp, set.value}};
-    delta_map.emplace(key, Field{store});
+    if (recording()) delta_map.emplace(key, Field{store});
     return Status::ok();
   }
 
@@ -154,13 +159,17 @@ class LeafApplier {
     SetStore& store = slot<SetStore>(map, key);
     SetStore delta;
     for (const std::string& member : add.members) {
-      if (delta.contains(member)) continue;
-      DotSet& dots = store[member];
-      for (const Dot& dot : dots) delta_context_.add(dot);
+      auto [it, inserted] = store.try_emplace(member);
+      DotSet& dots = it->second;
+      if (dots.size() == 1 && dots.front().replica == replica_ &&
+          seen_in_this_call(dots.front())) {
+        continue;  // the same member twice in one add
+      }
+      for (const Dot& dot : dots) superseded(dot);
       dots = {next_dot()};
-      delta.emplace(member, dots);
+      if (recording()) delta.emplace(member, dots);
     }
-    delta_map.emplace(key, Field{std::move(delta)});
+    if (recording()) delta_map.emplace(key, Field{std::move(delta)});
     return Status::ok();
   }
 
@@ -171,7 +180,7 @@ class LeafApplier {
     for (const std::string& member : remove.members) {
       auto found = store.find(member);
       if (found == store.end()) continue;
-      for (const Dot& dot : found->second) delta_context_.add(dot);
+      for (const Dot& dot : found->second) superseded(dot);
       store.erase(found);
     }
     if (store.empty()) map.erase(it);
@@ -188,19 +197,27 @@ class LeafApplier {
       collect_dots(slot_it->second, removed);
       slot_it = fields.erase(slot_it);
     }
-    for (const Dot& dot : removed) delta_context_.add(dot);
+    for (const Dot& dot : removed) superseded(dot);
     if (fields.empty()) map.erase(it);
     return Status::ok();
   }
 
+  bool recording() const { return delta_context_ != nullptr; }
+  void superseded(const Dot& dot) {
+    if (recording()) delta_context_->add(dot);
+  }
+  // True for dots created by this applier (they are all above the counter it started from).
+  bool seen_in_this_call(const Dot& dot) const { return dot.counter > first_counter_; }
+
   Dot next_dot() {
     Dot dot = context_.next_dot(replica_);
-    delta_context_.add(dot);
+    if (recording()) delta_context_->add(dot);
     return dot;
   }
 
   CausalContext& context_;
-  CausalContext& delta_context_;
+  CausalContext* delta_context_;  // null: no delta wanted
+  std::uint64_t first_counter_;   // the replica's highest counter before this call
   ReplicaId replica_;
   Timestamp now_;
 };
@@ -364,6 +381,17 @@ std::string_view mutator_name(const Mutator& mutator) {
 }
 
 Result<Document> Document::apply(const Mutation& mutation, ReplicaId replica, Timestamp now) {
+  Document delta;
+  NPX_RETURN_IF_ERROR(mutate(mutation, replica, now, &delta));
+  return delta;
+}
+
+Status Document::update(const Mutation& mutation, ReplicaId replica, Timestamp now) {
+  return mutate(mutation, replica, now, nullptr);
+}
+
+Status Document::mutate(const Mutation& mutation, ReplicaId replica, Timestamp now,
+                        Document* delta) {
   NPX_RETURN_IF_ERROR(check_shape(mutation));
   std::vector<std::string> names;
   names.reserve(mutation.path.size() + 1);
@@ -371,11 +399,10 @@ Result<Document> Document::apply(const Mutation& mutation, ReplicaId replica, Ti
   names.insert(names.end(), mutation.path.begin(), mutation.path.end());
   NPX_RETURN_IF_ERROR(check_types(slots_, names, mutation.type));
 
-  Document delta;
-  LeafApplier leaf(context_, delta.context_, replica, now);
-  NPX_RETURN_IF_ERROR(
-      apply_along(slots_, delta.slots_, names, 0, mutation.type, mutation.mutator, leaf));
-  return delta;
+  MapStore unused;
+  LeafApplier leaf(context_, delta != nullptr ? &delta->context_ : nullptr, replica, now);
+  return apply_along(slots_, delta != nullptr ? delta->slots_ : unused, names, 0, mutation.type,
+                     mutation.mutator, leaf);
 }
 
 Document Document::clear() {

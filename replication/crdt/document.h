@@ -45,6 +45,9 @@ class Document {
   // Errors: INVALID_ARGUMENT (mutator does not fit the type, bad path, counter overflow),
   // TYPE_MISMATCH (the path holds another type).
   Result<Document> apply(const Mutation& mutation, ReplicaId replica, Timestamp now);
+  // The same change without building the delta — for callers that only keep the state (the
+  // state machine), where the delta would be thrown away.
+  Status update(const Mutation& mutation, ReplicaId replica, Timestamp now);
 
   // Removes all live content (the `delete` operation); the context remembers it.
   Document clear();
@@ -70,6 +73,8 @@ class Document {
   friend bool operator==(const Document&, const Document&) = default;
 
  private:
+  Status mutate(const Mutation& mutation, ReplicaId replica, Timestamp now, Document* delta);
+
   MapStore slots_;  // keys have name "": one entry per type held at the root
   CausalContext context_;
 };
