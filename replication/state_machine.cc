@@ -59,7 +59,9 @@ class EntryApplier {
     bool check_size = bound > limits_.max_value_bytes;
     std::optional<crdt::Document> undo;
     const auto* update = std::get_if<UpdateOp>(&op);
-    if (check_size || (update != nullptr && update->mutations.size() > 1)) undo = doc.document;
+    bool may_fail_halfway = std::holds_alternative<MergeOp>(op) ||
+                            (update != nullptr && update->mutations.size() > 1);
+    if (check_size || may_fail_halfway) undo = doc.document;
 
     Status status = std::visit([&](const auto& o) { return apply_to(doc.document, o); }, op);
     if (status.is_ok() && check_size) {
@@ -158,10 +160,17 @@ class EntryApplier {
     return Status::ok();
   }
 
+  // The caller restores the document when this fails (merges always keep an undo copy).
   Status apply_to(crdt::Document& document, const MergeOp& merge) {
     Result<crdt::Document> delta = crdt::decode(merge.delta, crdt::Trust::kUntrusted);
     if (!delta.is_ok()) return delta.status();
     document.join(*delta);
+    if (std::optional<crdt::ReplicaId> replica = document.replica_out_of_causal_order()) {
+      return invalid_argument(
+          "the delta is not causally ready: it skips earlier updates of replica " +
+          std::to_string(*replica) + " that this cluster has not seen; merge those first, or "
+          "merge the full state");
+    }
     return Status::ok();
   }
 

@@ -429,6 +429,46 @@ nlohmann::json Document::types() const {
   return types_of_slots(slots_.begin(), slots_.end());
 }
 
+namespace {
+
+// The first replica with two dots in `dots` (sorted by dot, so one replica's dots are adjacent).
+std::optional<ReplicaId> repeated_replica(const std::vector<Dot>& dots) {
+  for (std::size_t i = 1; i < dots.size(); ++i) {
+    if (dots[i - 1].replica == dots[i].replica) return dots[i].replica;
+  }
+  return std::nullopt;
+}
+
+std::optional<ReplicaId> repeated_replica_in(const MapStore& map) {
+  for (const auto& [key, field] : map) {
+    std::optional<ReplicaId> found = std::visit(
+        [](const auto& store) -> std::optional<ReplicaId> {
+          using Store = std::decay_t<decltype(store)>;
+          if constexpr (std::is_same_v<Store, MapStore>) {
+            return repeated_replica_in(store);
+          } else if constexpr (std::is_same_v<Store, SetStore>) {
+            for (const auto& [member, dots] : store) {
+              if (auto replica = repeated_replica(dots)) return replica;
+            }
+            return std::nullopt;
+          } else {
+            std::vector<Dot> dots;
+            for (const auto& entry : store) dots.push_back(entry.dot);
+            return repeated_replica(dots);
+          }
+        },
+        field.store);
+    if (found) return found;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ReplicaId> Document::replica_out_of_causal_order() const {
+  return repeated_replica_in(slots_);
+}
+
 bool Document::check_invariants(bool crash) const {
   std::vector<Dot> dots;
   bool ok = check_map(slots_, dots);

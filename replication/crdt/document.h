@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -66,6 +67,15 @@ class Document {
 
   const MapStore& slots() const { return slots_; }
   const CausalContext& context() const { return context_; }
+
+  // A replica that holds two live entries in one location — two counter or register entries, or
+  // two dots on one set element. A replica always supersedes its own earlier entry in a location,
+  // and a delta's context names the entry it superseded, so this can only happen when deltas of
+  // that replica were joined out of causal order (a newer delta before an older one, with the
+  // delta in between missing). Joins stay correct lattice joins regardless, and a later full-state
+  // exchange repairs it; until then a counter would count the older contribution twice. The
+  // state machine's `merge` refuses deltas that leave such a state.
+  std::optional<ReplicaId> replica_out_of_causal_order() const;
 
   // Asserts the invariants listed in stores.h; returns false instead when `crash` is false.
   bool check_invariants(bool crash = true) const;
