@@ -6,6 +6,7 @@
 #include <kj/io.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "base/utf8.h"
@@ -116,6 +117,9 @@ class Decoder {
     CausalContext context = read_context(in.getContext());
     MapStore slots;
     NPX_RETURN_IF_ERROR(read_map(in.getSlots(), slots, 0));
+    if (out_of_range_) {
+      return invalid_argument("a dot counter or timestamp is out of range (above 2^62)");
+    }
     Document document(std::move(slots), std::move(context));
     if (untrusted()) {
       for (const auto& [key, field] : document.slots()) {
@@ -133,12 +137,15 @@ class Decoder {
  private:
   bool untrusted() const { return trust_ == Trust::kUntrusted; }
 
-  static Dot read_dot(std::uint64_t replica, std::uint64_t counter) { return {replica, counter}; }
+  Dot read_dot(std::uint64_t replica, std::uint64_t counter) {
+    if (untrusted() && counter > kMaxDotCounter) out_of_range_ = true;
+    return {replica, counter};
+  }
 
   CausalContext read_context(wire::CausalContext::Reader in) {
     CausalContext::Versions versions;
     for (auto version : in.getVersions()) {
-      versions.emplace_back(version.getReplica(), version.getCounter());
+      versions.emplace_back(version.getReplica(), read_dot(0, version.getCounter()).counter);
     }
     std::vector<Dot> cloud;
     for (auto dot : in.getCloud()) cloud.push_back(read_dot(dot.getReplica(), dot.getCounter()));
@@ -179,6 +186,7 @@ class Decoder {
     for (auto entry : in) {
       Result<std::string> value = json_text(entry.getValue(), /*scalar=*/false);
       if (!value.is_ok()) return value.status();
+      if (untrusted() && entry.getTimestamp() > kMaxDotCounter) out_of_range_ = true;
       out.push_back({read_dot(entry.getReplica(), entry.getCounter()), entry.getTimestamp(),
                      std::move(value).value()});
     }
@@ -253,6 +261,7 @@ class Decoder {
   }
 
   Trust trust_;
+  bool out_of_range_ = false;  // a counter or timestamp above kMaxDotCounter was read
 };
 
 }  // namespace
@@ -279,8 +288,15 @@ Result<Document> decode(std::string_view bytes, Trust trust) {
     capnp::ReaderOptions options;
     options.traversalLimitInWords = kMaxDecodedWords;
     options.nestingLimit = kNestingLimit;
-    capnp::PackedMessageReader reader(input, options);
-    return Decoder(trust).document(reader.getRoot<wire::Document>());
+    std::optional<Result<Document>> decoded;
+    {
+      capnp::PackedMessageReader reader(input, options);
+      decoded.emplace(Decoder(trust).document(reader.getRoot<wire::Document>()));
+    }  // the reader has consumed the whole message once destroyed
+    if (trust == Trust::kUntrusted && decoded->is_ok() && input.tryGetReadBuffer().size() != 0) {
+      return invalid_argument("bytes after the end of the CRDT encoding");
+    }
+    return std::move(*decoded);
   } catch (const kj::Exception& e) {
     return invalid_argument(std::string("malformed CRDT encoding: ") + e.getDescription().cStr());
   }

@@ -393,6 +393,10 @@ Status Document::update(const Mutation& mutation, ReplicaId replica, Timestamp n
 Status Document::mutate(const Mutation& mutation, ReplicaId replica, Timestamp now,
                         Document* delta) {
   NPX_RETURN_IF_ERROR(check_shape(mutation));
+  // A mutation makes at most one dot per set member; stay clear of the counter's range end.
+  if (context_.max_counter(replica) >= kMaxDotCounter) {
+    return invalid_argument("replica " + std::to_string(replica) + " has used up its dot counter");
+  }
   std::vector<std::string> names;
   names.reserve(mutation.path.size() + 1);
   names.emplace_back();  // the root slot

@@ -15,6 +15,10 @@ namespace neuroplex::crdt {
 // The Raft group is one replica; offline clients and other clusters are others (DESIGN.md).
 using ReplicaId = std::uint64_t;
 
+// Counters above this are refused from untrusted input and never generated, so that incrementing
+// a counter can never wrap (a hostile context could otherwise set one to UINT64_MAX).
+inline constexpr std::uint64_t kMaxDotCounter = std::uint64_t{1} << 62;
+
 struct Dot {
   ReplicaId replica = 0;
   std::uint64_t counter = 0;  // >= 1 for a real event

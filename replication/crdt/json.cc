@@ -11,7 +11,7 @@ constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
 
 // Rewrites integral floats as integers, in place. Fails on non-finite numbers or deep nesting.
 Status normalize(nlohmann::json& value, int depth) {
-  if (depth > kMaxJsonDepth) {
+  if (value.is_structured() && depth > kMaxJsonDepth) {
     return invalid_argument("JSON value nested deeper than " + std::to_string(kMaxJsonDepth));
   }
   switch (value.type()) {

@@ -50,7 +50,9 @@ void join_maps(Map& a, const CausalContext& ca, const Map& b, const CausalContex
       it = is_empty_child(it->second) ? a.erase(it) : std::next(it);
     }
   };
-  for (const auto& [key, child_b] : b) {
+  for (const auto& entry_b : b) {
+    const auto& key = entry_b.first;  // named, not a structured binding: lambdas capture it
+    const auto& child_b = entry_b.second;
     join_a_only([&](const auto& key_a) { return key_a < key; });
     if (it != a.end() && it->first == key) {
       join_child(it->second, ca, child_b, cb);

@@ -83,6 +83,51 @@ std::optional<Document> Replica::mutate(const Mutation& mutation) {
 
 Document Replica::clear() { return state.clear(); }
 
+void DeltaNetwork::broadcast(std::size_t from, std::size_t replica_count, const Document& delta,
+                             std::size_t tag) {
+  for (std::size_t to = 0; to < replica_count; ++to) {
+    if (to == from) continue;
+    if (std::bernoulli_distribution(drop_)(rng_)) {
+      ++dropped_;
+      continue;
+    }
+    pending_.push_back({to, delta, tag});
+    if (std::bernoulli_distribution(duplicate_)(rng_)) {
+      ++duplicated_;
+      pending_.push_back({to, delta, tag});
+    }
+  }
+}
+
+DeltaNetwork::Message DeltaNetwork::take_random() {
+  std::size_t index = std::uniform_int_distribution<std::size_t>(0, pending_.size() - 1)(rng_);
+  std::swap(pending_[index], pending_.back());
+  Message message = std::move(pending_.back());
+  pending_.pop_back();
+  return message;
+}
+
+Document random_document(std::uint64_t seed, Shape shape, int max_steps) {
+  RandomMutations random(seed, shape);
+  Replica replicas[3];
+  for (int i = 0; i < 3; ++i) replicas[i].id = static_cast<ReplicaId>(i + 1);
+  std::vector<Document> deltas;
+  for (std::int64_t step = random.uniform(0, max_steps); step > 0; --step) {
+    Replica& replica = replicas[random.uniform(0, 2)];
+    std::int64_t action = random.uniform(0, 9);
+    if (action < 6) {
+      std::optional<Document> delta = random.chance(0.05) ? std::optional<Document>(replica.clear())
+                                                          : replica.mutate(random.next());
+      if (delta) deltas.push_back(std::move(*delta));
+    } else if (action < 8 && !deltas.empty()) {
+      replica.state.join(deltas[random.uniform(0, static_cast<std::int64_t>(deltas.size()) - 1)]);
+    } else {
+      replica.state.join(replicas[random.uniform(0, 2)].state);
+    }
+  }
+  return replicas[random.uniform(0, 2)].state;
+}
+
 std::string describe(const Document& document) {
   return document.view().dump() + " types=" + document.types().dump() +
          " bytes=" + std::to_string(encode(document).size());

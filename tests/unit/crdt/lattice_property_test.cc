@@ -34,9 +34,8 @@ History random_history(std::uint64_t seed, Shape shape) {
     std::int64_t action = random.uniform(0, 9);
     if (action < 6) {
       Document before = replica.state;
-      std::optional<Document> delta =
-          random.chance(0.05) ? std::optional<Document>(replica.clear())
-                              : replica.mutate(random.next());
+      std::optional<Document> delta = random.chance(0.05) ? std::optional<Document>(replica.clear())
+                                                          : replica.mutate(random.next());
       if (!delta) continue;
       deltas.push_back(*delta);
       if (replica.id == 1) {
@@ -101,7 +100,14 @@ TEST_P(LatticeProperty, MutatorResultEqualsStateJoinDelta) {
     Replica& replica = history.replicas[0];
     RandomMutations random(seed ^ 0x9e3779b97f4a7c15ULL, GetParam());
     Document before = replica.state;
-    std::optional<Document> delta = replica.mutate(random.next());
+    const Mutation mutation = random.next();
+    // update() is apply() without building the delta: it must reach the same state.
+    Document updated = replica.state;
+    const Status update_status =
+        updated.update(mutation, replica.id, replica.clock + (1 << kLogicalBits));
+    std::optional<Document> delta = replica.mutate(mutation);
+    ASSERT_EQ(delta.has_value(), update_status.is_ok());
+    ASSERT_EQ(encode(replica.state), encode(updated));
     if (!delta) {
       ASSERT_EQ(encode(replica.state), encode(before)) << "a refused mutation changed the state";
       continue;
