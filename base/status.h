@@ -71,7 +71,7 @@ inline Status internal_error(std::string message) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : state_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(state_).is_ok() && "a Result without a value needs an error");
   }
@@ -105,8 +105,8 @@ class [[nodiscard]] Result {
 }  // namespace neuroplex
 
 // Returns early from the enclosing function when `expr` yields a non-OK Status.
-#define NPX_RETURN_IF_ERROR(expr)               \
-  do {                                          \
-    ::neuroplex::Status npx_status_ = (expr);   \
+#define NPX_RETURN_IF_ERROR(expr)                 \
+  do {                                            \
+    ::neuroplex::Status npx_status_ = (expr);     \
     if (!npx_status_.is_ok()) return npx_status_; \
   } while (false)

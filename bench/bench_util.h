@@ -2,6 +2,8 @@
 // Every benchmark prints throughput and p50/p99 latency as `name: key=value ...` lines.
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -10,8 +12,6 @@
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 namespace neuroplex::bench {
 
@@ -63,7 +63,8 @@ inline std::uint64_t flag(int argc, char** argv, const std::string& name, std::u
   std::string prefix = "--" + name;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg.rfind(prefix + "=", 0) == 0) return std::strtoull(arg.c_str() + prefix.size() + 1, nullptr, 10);
+    if (arg.rfind(prefix + "=", 0) == 0)
+      return std::strtoull(arg.c_str() + prefix.size() + 1, nullptr, 10);
     if (arg == prefix && i + 1 < argc) return std::strtoull(argv[i + 1], nullptr, 10);
   }
   return fallback;

@@ -5,7 +5,8 @@
 // "set" (a ~10-member tag set) and "map" (a small agent-state document) are the common shapes;
 // "set-large" (~170 members) and "map-large" (48 leaves) show the scaling.
 //
-//   state_apply_bench [--entries N] [--ops-per-entry 256] [--keys 10000] [--workload all|counter|set|map|set-large|map-large|churn]
+//   state_apply_bench [--entries N] [--ops-per-entry 256] [--keys 10000] [--workload
+//   all|counter|set|map|set-large|map-large|churn]
 //                     [--churn-ops 1000000] [--write-buffer-mb 16]
 //
 // Target (issue 2): >= 250,000 operations/s applied on one core of the 2-core dev machine.
@@ -30,11 +31,12 @@ struct Workload {
 };
 
 crdt::Mutation counter_op(std::mt19937_64& rng) {
-  return {{}, crdt::CrdtType::kCounter,
-          crdt::CounterAdd{static_cast<std::int64_t>(rng() % 10) + 1}};
+  return {
+      {}, crdt::CrdtType::kCounter, crdt::CounterAdd{static_cast<std::int64_t>(rng() % 10) + 1}};
 }
 
-crdt::Mutation set_op_over(std::mt19937_64& rng, std::uint64_t universe, std::vector<std::string> path) {
+crdt::Mutation set_op_over(std::mt19937_64& rng, std::uint64_t universe,
+                           std::vector<std::string> path) {
   std::string member = "\"m" + std::to_string(rng() % universe) + "\"";
   if (rng() % 3 == 0) return {std::move(path), crdt::CrdtType::kSet, crdt::SetRemove{{member}}};
   return {std::move(path), crdt::CrdtType::kSet, crdt::SetAdd{{member}}};
@@ -53,8 +55,10 @@ crdt::Mutation map_op(std::mt19937_64& rng) {
       return {{"status"},
               crdt::CrdtType::kRegister,
               crdt::RegisterSet{"{\"phase\":" + std::to_string(rng() % 100) + "}"}};
-    case 1: return {{"steps"}, crdt::CrdtType::kCounter, crdt::CounterAdd{1}};
-    case 2: return set_op_over(rng, 8, {"tags"});
+    case 1:
+      return {{"steps"}, crdt::CrdtType::kCounter, crdt::CounterAdd{1}};
+    case 2:
+      return set_op_over(rng, 8, {"tags"});
     default:
       return {{"profile", "city"},
               crdt::CrdtType::kRegister,
@@ -66,12 +70,14 @@ crdt::Mutation map_op(std::mt19937_64& rng) {
 crdt::Mutation map_large_op(std::mt19937_64& rng) {
   std::string field = "f" + std::to_string(rng() % 16);
   switch (rng() % 3) {
-    case 0: return {{field, "n"}, crdt::CrdtType::kCounter, crdt::CounterAdd{1}};
+    case 0:
+      return {{field, "n"}, crdt::CrdtType::kCounter, crdt::CounterAdd{1}};
     case 1:
       return {{field, "v"},
               crdt::CrdtType::kRegister,
               crdt::RegisterSet{"{\"score\":" + std::to_string(rng() % 1000) + "}"}};
-    default: return {{field, "tags"}, crdt::CrdtType::kSet, crdt::SetAdd{{"\"t\""}}};
+    default:
+      return {{field, "tags"}, crdt::CrdtType::kSet, crdt::SetAdd{{"\"t\""}}};
   }
 }
 
@@ -91,8 +97,8 @@ std::size_t g_write_buffer_bytes = storage::RocksKvOptions{}.write_buffer_size_b
 void run_apply(const Workload& workload, std::uint64_t entries, std::uint64_t ops_per_entry,
                std::uint64_t keys) {
   TempDir dir("apply-" + workload.name);
-  auto store = storage::RocksKvStore::open(dir.string(),
-                                           {.write_buffer_size_bytes = g_write_buffer_bytes});
+  auto store =
+      storage::RocksKvStore::open(dir.string(), {.write_buffer_size_bytes = g_write_buffer_bytes});
   if (!store.is_ok()) {
     std::fprintf(stderr, "open: %s\n", store.status().to_string().c_str());
     std::exit(1);
@@ -172,15 +178,17 @@ void run_churn(std::uint64_t total_ops) {
 }  // namespace neuroplex::bench
 
 int main(int argc, char** argv) {
-  using namespace neuroplex::bench;  // NOLINT(google-build-using-namespace)
+  using namespace neuroplex::bench;          // NOLINT(google-build-using-namespace)
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // results survive a crash or a pipe
   std::uint64_t entries = flag(argc, argv, "entries", 2000);
   std::uint64_t ops_per_entry = flag(argc, argv, "ops-per-entry", 256);
   std::uint64_t keys = flag(argc, argv, "keys", 10000);
   std::string which = flag_text(argc, argv, "workload", "all");
   g_write_buffer_bytes = flag(argc, argv, "write-buffer-mb", g_write_buffer_bytes >> 20) << 20;
-  const Workload workloads[] = {{"counter", counter_op},     {"set", set_op},
-                                {"map", map_op},             {"set-large", set_large_op},
+  const Workload workloads[] = {{"counter", counter_op},
+                                {"set", set_op},
+                                {"map", map_op},
+                                {"set-large", set_large_op},
                                 {"map-large", map_large_op}};
   for (const Workload& workload : workloads) {
     if (which == "all" || which == workload.name) run_apply(workload, entries, ops_per_entry, keys);

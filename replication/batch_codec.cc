@@ -15,23 +15,34 @@ using crdt::CrdtType;
 
 wire::CrdtType to_wire(CrdtType type) {
   switch (type) {
-    case CrdtType::kMap: return wire::CrdtType::MAP;
-    case CrdtType::kSet: return wire::CrdtType::SET;
-    case CrdtType::kCounter: return wire::CrdtType::COUNTER;
-    case CrdtType::kRegister: return wire::CrdtType::REGISTER;
-    case CrdtType::kMvRegister: return wire::CrdtType::MV_REGISTER;
+    case CrdtType::kMap:
+      return wire::CrdtType::MAP;
+    case CrdtType::kSet:
+      return wire::CrdtType::SET;
+    case CrdtType::kCounter:
+      return wire::CrdtType::COUNTER;
+    case CrdtType::kRegister:
+      return wire::CrdtType::REGISTER;
+    case CrdtType::kMvRegister:
+      return wire::CrdtType::MV_REGISTER;
   }
   return wire::CrdtType::UNKNOWN;
 }
 
 Result<CrdtType> from_wire(wire::CrdtType type) {
   switch (type) {
-    case wire::CrdtType::MAP: return CrdtType::kMap;
-    case wire::CrdtType::SET: return CrdtType::kSet;
-    case wire::CrdtType::COUNTER: return CrdtType::kCounter;
-    case wire::CrdtType::REGISTER: return CrdtType::kRegister;
-    case wire::CrdtType::MV_REGISTER: return CrdtType::kMvRegister;
-    default: return invalid_argument("unknown CRDT type in batch");
+    case wire::CrdtType::MAP:
+      return CrdtType::kMap;
+    case wire::CrdtType::SET:
+      return CrdtType::kSet;
+    case wire::CrdtType::COUNTER:
+      return CrdtType::kCounter;
+    case wire::CrdtType::REGISTER:
+      return CrdtType::kRegister;
+    case wire::CrdtType::MV_REGISTER:
+      return CrdtType::kMvRegister;
+    default:
+      return invalid_argument("unknown CRDT type in batch");
   }
 }
 
@@ -78,18 +89,23 @@ Result<crdt::Mutation> read_mutation(wire::Mutation::Reader in) {
   if (!type.is_ok()) return type.status();
   crdt::Mutation mutation{get_texts(in.getPath()), *type, crdt::CounterAdd{}};
   switch (in.which()) {
-    case wire::Mutation::COUNTER_ADD: mutation.mutator = crdt::CounterAdd{in.getCounterAdd()}; break;
+    case wire::Mutation::COUNTER_ADD:
+      mutation.mutator = crdt::CounterAdd{in.getCounterAdd()};
+      break;
     case wire::Mutation::REGISTER_SET:
       mutation.mutator = crdt::RegisterSet{to_string(in.getRegisterSet())};
       break;
-    case wire::Mutation::SET_ADD: mutation.mutator = crdt::SetAdd{get_texts(in.getSetAdd())}; break;
+    case wire::Mutation::SET_ADD:
+      mutation.mutator = crdt::SetAdd{get_texts(in.getSetAdd())};
+      break;
     case wire::Mutation::SET_REMOVE:
       mutation.mutator = crdt::SetRemove{get_texts(in.getSetRemove())};
       break;
     case wire::Mutation::MAP_REMOVE:
       mutation.mutator = crdt::MapRemove{to_string(in.getMapRemove())};
       break;
-    default: return invalid_argument("unknown mutator in batch");
+    default:
+      return invalid_argument("unknown mutator in batch");
   }
   return mutation;
 }
@@ -123,7 +139,8 @@ Result<WriteOp> read_operation(wire::Operation::Reader in) {
       }
       return WriteOp{std::move(update)};
     }
-    case wire::Operation::DELETE: return WriteOp{DeleteOp{std::move(ns), std::move(key)}};
+    case wire::Operation::DELETE:
+      return WriteOp{DeleteOp{std::move(ns), std::move(key)}};
     case wire::Operation::MERGE: {
       auto delta = in.getMerge();
       return WriteOp{MergeOp{std::move(ns), std::move(key),

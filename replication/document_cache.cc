@@ -14,8 +14,8 @@ DocumentCache::Entry* DocumentCache::find(const std::string& storage_key) {
   return &it->second;
 }
 
-DocumentCache::Entry* DocumentCache::insert(const std::string& storage_key,
-                                            crdt::Document document, std::size_t encoded_size) {
+DocumentCache::Entry* DocumentCache::insert(const std::string& storage_key, crdt::Document document,
+                                            std::size_t encoded_size) {
   auto [it, inserted] = entries_.try_emplace(storage_key, Entry{std::move(document), 0, 0, {}});
   recency_.push_front(&it->first);
   it->second.recency = recency_.begin();

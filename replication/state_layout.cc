@@ -48,7 +48,8 @@ Result<crdt::Document> decode_record(std::string_view record) {
   Result<DocumentRecord> parsed = parse_record(record);
   if (!parsed.is_ok()) return parsed.status();
   Result<crdt::Document> document = crdt::decode(parsed->crdt_bytes, crdt::Trust::kTrusted);
-  if (!document.is_ok()) return internal_error("stored document is corrupt: " + document.status().message());
+  if (!document.is_ok())
+    return internal_error("stored document is corrupt: " + document.status().message());
   return document;
 }
 

@@ -59,8 +59,8 @@ class EntryApplier {
     bool check_size = bound > limits_.max_value_bytes;
     std::optional<crdt::Document> undo;
     const auto* update = std::get_if<UpdateOp>(&op);
-    bool may_fail_halfway = std::holds_alternative<MergeOp>(op) ||
-                            (update != nullptr && update->mutations.size() > 1);
+    bool may_fail_halfway =
+        std::holds_alternative<MergeOp>(op) || (update != nullptr && update->mutations.size() > 1);
     if (check_size || may_fail_halfway) undo = doc.document;
 
     Status status = std::visit([&](const auto& o) { return apply_to(doc.document, o); }, op);
@@ -168,7 +168,8 @@ class EntryApplier {
     if (std::optional<crdt::ReplicaId> replica = document.replica_out_of_causal_order()) {
       return invalid_argument(
           "the delta is not causally ready: it skips earlier updates of replica " +
-          std::to_string(*replica) + " that this cluster has not seen; merge those first, or "
+          std::to_string(*replica) +
+          " that this cluster has not seen; merge those first, or "
           "merge the full state");
     }
     return Status::ok();

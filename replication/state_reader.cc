@@ -49,21 +49,22 @@ Result<ListResult> list_keys(const storage::KvStore& store, std::string_view ns,
 
   ListResult result;
   Status failure;
-  Status scanned =
-      store.scan(storage::Column::kKv, begin, end, [&](std::string_view key, std::string_view value) {
-        Result<DocumentRecord> record = parse_record(value);
-        if (!record.is_ok()) {
-          failure = record.status();
-          return false;
-        }
-        if (!record->live) return true;  // a deleted key keeps only its causal context
-        if (result.keys.size() == limit) {
-          result.next = result.keys.back();
-          return false;
-        }
-        result.keys.emplace_back(key_of(key));
-        return true;
-      });
+  Status scanned = store.scan(storage::Column::kKv, begin, end,
+                              [&](std::string_view key, std::string_view value) {
+                                Result<DocumentRecord> record = parse_record(value);
+                                if (!record.is_ok()) {
+                                  failure = record.status();
+                                  return false;
+                                }
+                                if (!record->live)
+                                  return true;  // a deleted key keeps only its causal context
+                                if (result.keys.size() == limit) {
+                                  result.next = result.keys.back();
+                                  return false;
+                                }
+                                result.keys.emplace_back(key_of(key));
+                                return true;
+                              });
   NPX_RETURN_IF_ERROR(scanned);
   NPX_RETURN_IF_ERROR(failure);
   return result;

@@ -43,7 +43,8 @@ Status validate_mutation(const crdt::Mutation& mutation) {
   if (mutation.path.size() > crdt::kMaxPathDepth) {
     return invalid_argument("field path deeper than " + std::to_string(crdt::kMaxPathDepth));
   }
-  for (const std::string& segment : mutation.path) NPX_RETURN_IF_ERROR(validate_field_name(segment));
+  for (const std::string& segment : mutation.path)
+    NPX_RETURN_IF_ERROR(validate_field_name(segment));
   if (const auto* remove = std::get_if<crdt::MapRemove>(&mutation.mutator)) {
     NPX_RETURN_IF_ERROR(validate_field_name(remove->field));
   }

@@ -198,7 +198,8 @@ class Decoder {
       Result<std::string> member = json_text(element.getValue(), /*scalar=*/true);
       if (!member.is_ok()) return member.status();
       DotSet dots;
-      for (auto dot : element.getDots()) dots.push_back(read_dot(dot.getReplica(), dot.getCounter()));
+      for (auto dot : element.getDots())
+        dots.push_back(read_dot(dot.getReplica(), dot.getCounter()));
       NPX_RETURN_IF_ERROR(canonical_dots(dots));
       if (!out.emplace(std::move(member).value(), std::move(dots)).second) {
         return invalid_argument("a set element appears twice");
@@ -245,8 +246,8 @@ class Decoder {
           bool multi = field_in.which() == wire::Field::MV_REGISTER;
           key.type = multi ? CrdtType::kMvRegister : CrdtType::kRegister;
           RegisterStore store;
-          NPX_RETURN_IF_ERROR(read_registers(
-              multi ? field_in.getMvRegister() : field_in.getRegister(), store));
+          NPX_RETURN_IF_ERROR(
+              read_registers(multi ? field_in.getMvRegister() : field_in.getRegister(), store));
           field.store = std::move(store);
           break;
         }

@@ -50,11 +50,10 @@ Status check_shape(const Mutation& mutation) {
       },
       mutation.mutator);
   if (!fits) {
-    return invalid_argument("a " + std::string(type_name(mutation.type)) + " has no mutator '" +
-                            std::string(mutator_name(mutation.mutator)) + "'" +
-                            (std::holds_alternative<MapRemove>(mutation.mutator)
-                                 ? " with an empty field name"
-                                 : ""));
+    return invalid_argument(
+        "a " + std::string(type_name(mutation.type)) + " has no mutator '" +
+        std::string(mutator_name(mutation.mutator)) + "'" +
+        (std::holds_alternative<MapRemove>(mutation.mutator) ? " with an empty field name" : ""));
   }
   return Status::ok();
 }
@@ -161,8 +160,7 @@ class LeafApplier {
     for (const std::string& member : add.members) {
       auto [it, inserted] = store.try_emplace(member);
       DotSet& dots = it->second;
-      if (dots.size() == 1 && dots.front().replica == replica_ &&
-          seen_in_this_call(dots.front())) {
+      if (dots.size() == 1 && dots.front().replica == replica_ && seen_in_this_call(dots.front())) {
         continue;  // the same member twice in one add
       }
       for (const Dot& dot : dots) superseded(dot);
@@ -237,8 +235,7 @@ Status apply_along(MapStore& map, MapStore& delta_map, Names names, std::size_t 
   }
   MapStore& child = std::get<MapStore>(it->second.store);
   MapStore delta_child;
-  Status status =
-      apply_along(child, delta_child, names, depth + 1, leaf_type, mutator, leaf);
+  Status status = apply_along(child, delta_child, names, depth + 1, leaf_type, mutator, leaf);
   if (!delta_child.empty()) delta_map.emplace(key, Field{std::move(delta_child)});
   if (child.empty()) map.erase(it);
   return status;
@@ -262,14 +259,16 @@ nlohmann::json view_counter(const CounterStore& store) {
   // Only merges of concurrent replicas can leave the int64 range (mutators refuse to); the view
   // saturates rather than wrap.
   total = std::clamp<Int128>(total, std::numeric_limits<std::int64_t>::min(),
-                               std::numeric_limits<std::int64_t>::max());
+                             std::numeric_limits<std::int64_t>::max());
   return static_cast<std::int64_t>(total);
 }
 
 nlohmann::json view_field(const FieldKey& key, const Field& field) {
   switch (key.type) {
-    case CrdtType::kMap: return view_map(std::get<MapStore>(field.store));
-    case CrdtType::kCounter: return view_counter(std::get<CounterStore>(field.store));
+    case CrdtType::kMap:
+      return view_map(std::get<MapStore>(field.store));
+    case CrdtType::kCounter:
+      return view_counter(std::get<CounterStore>(field.store));
     case CrdtType::kSet: {
       nlohmann::json members = nlohmann::json::array();
       for (const auto& [member, dots] : std::get<SetStore>(field.store)) {
@@ -305,7 +304,8 @@ nlohmann::json type_of_field(const FieldKey& key, const Field& field) {
 // The types of all slots from `it` that share its name: one value, or an array on conflict.
 nlohmann::json types_of_slots(MapStore::const_iterator it, MapStore::const_iterator end) {
   auto next = std::next(it);
-  if (next == end || next->first.name != it->first.name) return type_of_field(it->first, it->second);
+  if (next == end || next->first.name != it->first.name)
+    return type_of_field(it->first, it->second);
   nlohmann::json all = nlohmann::json::array();
   for (auto slot = it; slot != end && slot->first.name == it->first.name; ++slot) {
     all.push_back(type_of_field(slot->first, slot->second));
@@ -349,7 +349,8 @@ bool check_map(const MapStore& map, std::vector<Dot>& dots) {
 bool check_field(const FieldKey& key, const Field& field, std::vector<Dot>& dots) {
   if (field.store.index() != Field::empty_of(key.type).store.index()) return false;
   switch (key.type) {
-    case CrdtType::kMap: return check_map(std::get<MapStore>(field.store), dots);
+    case CrdtType::kMap:
+      return check_map(std::get<MapStore>(field.store), dots);
     case CrdtType::kSet:
       for (const auto& [member, member_dots] : std::get<SetStore>(field.store)) {
         if (member_dots.empty() || !check_sorted_unique(member_dots)) return false;

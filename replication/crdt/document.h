@@ -21,9 +21,8 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "base/status.h"
 #include "replication/crdt/causal_context.h"

@@ -8,10 +8,9 @@
 //   - invalid UTF-8 and nesting deeper than kMaxJsonDepth are rejected.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 

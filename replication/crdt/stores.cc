@@ -85,11 +85,16 @@ Field empty_like(const Field& field) {
 
 std::string_view type_name(CrdtType type) {
   switch (type) {
-    case CrdtType::kMap: return "map";
-    case CrdtType::kSet: return "set";
-    case CrdtType::kCounter: return "counter";
-    case CrdtType::kRegister: return "register";
-    case CrdtType::kMvRegister: return "mvregister";
+    case CrdtType::kMap:
+      return "map";
+    case CrdtType::kSet:
+      return "set";
+    case CrdtType::kCounter:
+      return "counter";
+    case CrdtType::kRegister:
+      return "register";
+    case CrdtType::kMvRegister:
+      return "mvregister";
   }
   return "?";
 }
@@ -104,11 +109,15 @@ std::optional<CrdtType> parse_type_name(std::string_view name) {
 
 Field Field::empty_of(CrdtType type) {
   switch (type) {
-    case CrdtType::kMap: return Field{MapStore{}};
-    case CrdtType::kSet: return Field{SetStore{}};
-    case CrdtType::kCounter: return Field{CounterStore{}};
+    case CrdtType::kMap:
+      return Field{MapStore{}};
+    case CrdtType::kSet:
+      return Field{SetStore{}};
+    case CrdtType::kCounter:
+      return Field{CounterStore{}};
     case CrdtType::kRegister:
-    case CrdtType::kMvRegister: return Field{RegisterStore{}};
+    case CrdtType::kMvRegister:
+      return Field{RegisterStore{}};
   }
   return Field{MapStore{}};
 }

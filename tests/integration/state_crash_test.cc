@@ -52,8 +52,8 @@ TEST(StateCrash, StoreEqualsStateAtAppliedIndexAfterEveryKill) {
   const std::uint64_t seed = neuroplex::testing::base_seed(1234);
   const std::uint64_t kills = neuroplex::testing::case_count(100);
   SCOPED_TRACE("seed " + std::to_string(seed) + " (NEUROPLEX_TEST_SEED to replay)");
-  auto dir = std::filesystem::path(::testing::TempDir()) /
-             ("npx-crash-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::path(::testing::TempDir()) / ("npx-crash-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
 
   // The reference: the same entries applied in memory, advanced as the real store advances.
@@ -100,12 +100,12 @@ TEST(StateCrash, StoreEqualsStateAtAppliedIndexAfterEveryKill) {
     ASSERT_EQ(*actual, *expected) << "kill " << kill << ": store differs from the state at "
                                   << "applied index " << applied;
   }
-  std::printf("[ crash    ] %llu kills (%llu aimed mid-stream), %llu after progress, final "
-              "applied index %llu\n",
-              static_cast<unsigned long long>(kills),
-              static_cast<unsigned long long>(kills_mid_stream),
-              static_cast<unsigned long long>(kills_after_progress),
-              static_cast<unsigned long long>((*reference)->applied_index()));
+  std::printf(
+      "[ crash    ] %llu kills (%llu aimed mid-stream), %llu after progress, final "
+      "applied index %llu\n",
+      static_cast<unsigned long long>(kills), static_cast<unsigned long long>(kills_mid_stream),
+      static_cast<unsigned long long>(kills_after_progress),
+      static_cast<unsigned long long>((*reference)->applied_index()));
   EXPECT_GE(kills_after_progress, kills_mid_stream / 2)
       << "kills aimed at the write stream should mostly land after some progress";
   std::filesystem::remove_all(dir);

@@ -17,8 +17,8 @@ int main(int argc, char** argv) {
   }
   using namespace neuroplex;  // NOLINT(google-build-using-namespace)
   // A tiny memtable makes flushes and compactions frequent, so kills land inside them too.
-  auto store = storage::RocksKvStore::open(argv[1], {.block_cache_size_bytes = 1 << 20,
-                                                     .write_buffer_size_bytes = 64 << 10});
+  auto store = storage::RocksKvStore::open(
+      argv[1], {.block_cache_size_bytes = 1 << 20, .write_buffer_size_bytes = 64 << 10});
   if (!store.is_ok()) {
     std::fprintf(stderr, "open: %s\n", store.status().to_string().c_str());
     return 1;

@@ -26,8 +26,8 @@ inline std::uint64_t case_count(std::uint64_t fallback) {
 // The line a failing case prints so that a person can replay exactly that case.
 inline std::string replay_hint(const std::string& test_binary, const std::string& test_filter,
                                std::uint64_t seed) {
-  return "replay: NEUROPLEX_TEST_SEED=" + std::to_string(seed) +
-         " NEUROPLEX_TEST_CASES=1 " + test_binary + " --gtest_filter=" + test_filter;
+  return "replay: NEUROPLEX_TEST_SEED=" + std::to_string(seed) + " NEUROPLEX_TEST_CASES=1 " +
+         test_binary + " --gtest_filter=" + test_filter;
 }
 
 }  // namespace neuroplex::testing

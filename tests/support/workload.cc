@@ -23,7 +23,8 @@ RandomWorkload::RandomWorkload(std::uint64_t seed, int key_space)
 crdt::Mutation RandomWorkload::random_mutation(std::mt19937_64& rng) {
   std::string field = pick(rng, {"hits", "name", "tags", "profile", "score"});
   switch (uniform(rng, 0, 5)) {
-    case 0: return {{field}, crdt::CrdtType::kCounter, crdt::CounterAdd{uniform(rng, -5, 50)}};
+    case 0:
+      return {{field}, crdt::CrdtType::kCounter, crdt::CounterAdd{uniform(rng, -5, 50)}};
     case 1:
       return {{field},
               crdt::CrdtType::kRegister,
@@ -33,12 +34,14 @@ crdt::Mutation RandomWorkload::random_mutation(std::mt19937_64& rng) {
               crdt::CrdtType::kSet,
               crdt::SetAdd{{"\"" + pick(rng, {"a", "b", "c", "d"}) + "\"", "7"}}};
     case 3:
-      return {{field}, crdt::CrdtType::kSet, crdt::SetRemove{{"\"" + pick(rng, {"a", "b"}) + "\""}}};
+      return {
+          {field}, crdt::CrdtType::kSet, crdt::SetRemove{{"\"" + pick(rng, {"a", "b"}) + "\""}}};
     case 4:
       return {{"profile", pick(rng, {"city", "team"})},
               crdt::CrdtType::kRegister,
               crdt::RegisterSet{"\"" + pick(rng, {"oslo", "lima", "red", "blue"}) + "\""}};
-    default: return {{}, crdt::CrdtType::kMap, crdt::MapRemove{field}};
+    default:
+      return {{}, crdt::CrdtType::kMap, crdt::MapRemove{field}};
   }
 }
 

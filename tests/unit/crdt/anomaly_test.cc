@@ -254,7 +254,7 @@ TEST(AnomalyTest, RiakDt98SameReplicaIncrementConcurrentWithRemoveKeepsItsTotal)
   Document a;
   Document b;
   b.join(apply_ok(a, counter_add({"c"}, 5), kA));
-  Document remove = apply_ok(b, map_remove({}, "c"), kB);  // B saw A's 5 and removes it
+  Document remove = apply_ok(b, map_remove({}, "c"), kB);       // B saw A's 5 and removes it
   Document increment = apply_ok(a, counter_add({"c"}, 1), kA);  // concurrently A adds 1
   exchange(a, {increment}, b, {remove});
   EXPECT_EQ(a.view(), json(R"({"c": 6})")) << "A's cumulative entry (5 + 1) outlives the remove";

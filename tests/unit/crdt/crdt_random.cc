@@ -6,21 +6,30 @@ namespace neuroplex::crdt::testing {
 
 std::string shape_name(Shape shape) {
   switch (shape) {
-    case Shape::kCounter: return "counter";
-    case Shape::kRegister: return "register";
-    case Shape::kMvRegister: return "mvregister";
-    case Shape::kSet: return "set";
-    case Shape::kMap: return "map";
+    case Shape::kCounter:
+      return "counter";
+    case Shape::kRegister:
+      return "register";
+    case Shape::kMvRegister:
+      return "mvregister";
+    case Shape::kSet:
+      return "set";
+    case Shape::kMap:
+      return "map";
   }
   return "?";
 }
 
 std::string RandomMutations::random_scalar() {
   switch (uniform(0, 3)) {
-    case 0: return std::to_string(uniform(0, 7));
-    case 1: return "\"" + std::string(1, static_cast<char>('a' + uniform(0, 3))) + "\"";
-    case 2: return chance(0.5) ? "true" : "false";
-    default: return "null";
+    case 0:
+      return std::to_string(uniform(0, 7));
+    case 1:
+      return "\"" + std::string(1, static_cast<char>('a' + uniform(0, 3))) + "\"";
+    case 2:
+      return chance(0.5) ? "true" : "false";
+    default:
+      return "null";
   }
 }
 
@@ -32,9 +41,13 @@ std::string RandomMutations::random_value() {
 Mutation RandomMutations::leaf_mutation(std::vector<std::string> path, CrdtType type) {
   Mutation mutation{std::move(path), type, CounterAdd{}};
   switch (type) {
-    case CrdtType::kCounter: mutation.mutator = CounterAdd{uniform(-100, 100)}; break;
+    case CrdtType::kCounter:
+      mutation.mutator = CounterAdd{uniform(-100, 100)};
+      break;
     case CrdtType::kRegister:
-    case CrdtType::kMvRegister: mutation.mutator = RegisterSet{random_value()}; break;
+    case CrdtType::kMvRegister:
+      mutation.mutator = RegisterSet{random_value()};
+      break;
     case CrdtType::kSet: {
       std::vector<std::string> members;
       for (std::int64_t i = uniform(1, 3); i > 0; --i) members.push_back(random_scalar());
@@ -55,11 +68,16 @@ Mutation RandomMutations::leaf_mutation(std::vector<std::string> path, CrdtType 
 
 Mutation RandomMutations::next() {
   switch (shape_) {
-    case Shape::kCounter: return leaf_mutation({}, CrdtType::kCounter);
-    case Shape::kRegister: return leaf_mutation({}, CrdtType::kRegister);
-    case Shape::kMvRegister: return leaf_mutation({}, CrdtType::kMvRegister);
-    case Shape::kSet: return leaf_mutation({}, CrdtType::kSet);
-    case Shape::kMap: break;
+    case Shape::kCounter:
+      return leaf_mutation({}, CrdtType::kCounter);
+    case Shape::kRegister:
+      return leaf_mutation({}, CrdtType::kRegister);
+    case Shape::kMvRegister:
+      return leaf_mutation({}, CrdtType::kMvRegister);
+    case Shape::kSet:
+      return leaf_mutation({}, CrdtType::kSet);
+    case Shape::kMap:
+      break;
   }
   // Nested maps up to three levels over a small name space, so that paths collide often and
   // removes hit fields other replicas are updating.

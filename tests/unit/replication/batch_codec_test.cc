@@ -15,11 +15,14 @@ using namespace std::string_literals;
 
 TEST(BatchCodec, RoundTripsEveryOperationKind) {
   Batch batch{1700000000123, {}};
-  batch.operations.push_back(update(
-      "ns/a", "k\0with nul"s, {counter_add({"c"}, -7), register_set({"r"}, R"({"a":[1,2]})"),
-                               set_add({"s"}, {"1", "\"x\""}), set_remove({"s"}, {"null"}),
-                               map_remove({"m"}, "f"),
-                               {{}, crdt::CrdtType::kMvRegister, crdt::RegisterSet{"true"}}}));
+  batch.operations.push_back(
+      update("ns/a", "k\0with nul"s,
+             {counter_add({"c"}, -7),
+              register_set({"r"}, R"({"a":[1,2]})"),
+              set_add({"s"}, {"1", "\"x\""}),
+              set_remove({"s"}, {"null"}),
+              map_remove({"m"}, "f"),
+              {{}, crdt::CrdtType::kMvRegister, crdt::RegisterSet{"true"}}}));
   batch.operations.push_back(erase("ns", "gone"));
   batch.operations.push_back(merge("ns", "m", std::string("\x00\x01\xff", 3)));
   Result<Batch> decoded = decode_batch(encode_batch(batch));

@@ -24,7 +24,8 @@ std::filesystem::path temp_dir(const std::string& name) {
 
 std::string run(storage::KvStore& store, std::uint64_t seed, std::uint64_t entries, bool encoded,
                 std::size_t cache_bytes = StateMachineOptions{}.cache_bytes) {
-  auto machine = StateMachine::open(store, {.replica_id = 1, .limits = {}, .cache_bytes = cache_bytes});
+  auto machine =
+      StateMachine::open(store, {.replica_id = 1, .limits = {}, .cache_bytes = cache_bytes});
   EXPECT_TRUE(machine.is_ok());
   neuroplex::testing::RandomWorkload workload(seed);
   for (std::uint64_t index = 1; index <= entries; ++index) {

@@ -7,7 +7,8 @@ namespace {
 
 crdt::Document counter(std::int64_t value) {
   crdt::Document document;
-  EXPECT_TRUE(document.apply({{}, crdt::CrdtType::kCounter, crdt::CounterAdd{value}}, 1, 1).is_ok());
+  EXPECT_TRUE(
+      document.apply({{}, crdt::CrdtType::kCounter, crdt::CounterAdd{value}}, 1, 1).is_ok());
   return document;
 }
 
@@ -16,8 +17,8 @@ TEST(DocumentCache, FindsWhatWasInsertedAndChangesInPlace) {
   EXPECT_EQ(cache.find("a"), nullptr);
   DocumentCache::Entry* entry = cache.insert("a", counter(5), 40);
   ASSERT_NE(entry, nullptr);
-  ASSERT_TRUE(entry->document.apply({{}, crdt::CrdtType::kCounter, crdt::CounterAdd{2}}, 1, 2)
-                  .is_ok());
+  ASSERT_TRUE(
+      entry->document.apply({{}, crdt::CrdtType::kCounter, crdt::CounterAdd{2}}, 1, 2).is_ok());
   DocumentCache::Entry* again = cache.find("a");
   ASSERT_EQ(again, entry);
   EXPECT_EQ(again->document.view(), 7);
@@ -28,7 +29,7 @@ TEST(DocumentCache, TrimEvictsLeastRecentlyUsedDownToCapacity) {
   // Each entry of encoded size 100 is charged 8 * 100 + 256 = 1056 bytes.
   DocumentCache cache(3 * 1056);
   for (const char* key : {"a", "b", "c", "d"}) cache.insert(key, counter(1), 100);
-  EXPECT_EQ(cache.size(), 4u);  // no eviction before trim(): pointers stay valid
+  EXPECT_EQ(cache.size(), 4u);          // no eviction before trim(): pointers stay valid
   ASSERT_NE(cache.find("a"), nullptr);  // "a" becomes the most recent; "b" the least
   cache.trim();
   EXPECT_EQ(cache.size(), 3u);

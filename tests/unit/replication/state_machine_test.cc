@@ -84,12 +84,12 @@ TEST_F(StateMachineTest, UpdatesApplyAndReadBack) {
 TEST_F(StateMachineTest, BadOperationsFailAloneAndTheRestApplies) {
   apply({update("ns", "k", {counter_add({"c"}, 1)})});
   ApplyResult result = apply({
-      update("ns", "k", {set_add({"c"}, {"1"})}),             // c is a counter
-      update("bad ns", "k", {counter_add({"c"}, 1)}),         // namespace rule
-      update("ns", "", {counter_add({"c"}, 1)}),              // empty key
-      update("ns", "k", {counter_add({"c"}, 10)}),            // fine
-      update("ns", "k", {counter_add({"c"}, INT64_MAX)}),     // overflow
-      merge("ns", "k", "garbage"),                            // not an encoding
+      update("ns", "k", {set_add({"c"}, {"1"})}),                               // c is a counter
+      update("bad ns", "k", {counter_add({"c"}, 1)}),                           // namespace rule
+      update("ns", "", {counter_add({"c"}, 1)}),                                // empty key
+      update("ns", "k", {counter_add({"c"}, 10)}),                              // fine
+      update("ns", "k", {counter_add({"c"}, INT64_MAX)}),                       // overflow
+      merge("ns", "k", "garbage"),                                              // not an encoding
       update("ns", "k", {{{"x"}, crdt::CrdtType::kSet, crdt::CounterAdd{1}}}),  // wrong mutator
   });
   ASSERT_EQ(result.results.size(), 7u);
@@ -220,8 +220,7 @@ TEST_F(StateMachineTest, ListSkipsDeletedKeysAndPages) {
   ASSERT_TRUE(prefixed.is_ok());
   EXPECT_EQ(prefixed->keys.size(), 10u);
   EXPECT_EQ(list_keys(*store_, "ns", "", "", 0).status().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(list_keys(*store_, "bad ns", "", "", 10).status().code(),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(list_keys(*store_, "bad ns", "", "", 10).status().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST_F(StateMachineTest, AppliedIndexAndClockSurviveReopen) {

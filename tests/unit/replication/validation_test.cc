@@ -30,7 +30,7 @@ TEST(Validation, Keys) {
   EXPECT_TRUE(validate_key(std::string(1024, 'k')).is_ok());
   EXPECT_EQ(validate_key("").code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(validate_key(std::string(1025, 'k')).code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(validate_key("\xc3\x28").code(), ErrorCode::kInvalidArgument);  // invalid UTF-8
+  EXPECT_EQ(validate_key("\xc3\x28").code(), ErrorCode::kInvalidArgument);      // invalid UTF-8
   EXPECT_EQ(validate_key("\xed\xa0\x80").code(), ErrorCode::kInvalidArgument);  // surrogate
   EXPECT_TRUE(validate_key_prefix("").is_ok());
 }
@@ -66,10 +66,10 @@ TEST(Validation, PayloadSizeIsTooLarge) {
   std::vector<std::string> members(11, "\"123456789\"");  // 11 x 11 bytes
   EXPECT_EQ(validate(update("ns", "k", {set_add({}, members)}), limits).code(),
             ErrorCode::kTooLarge);
-  EXPECT_EQ(validate(merge("ns", "k", std::string(101, 'd')), limits).code(),
-            ErrorCode::kTooLarge);
-  EXPECT_EQ(validate(update("ns", "k", {register_set({}, std::string(60, '1')),
-                                        register_set({"x"}, std::string(60, '1'))}),
+  EXPECT_EQ(validate(merge("ns", "k", std::string(101, 'd')), limits).code(), ErrorCode::kTooLarge);
+  EXPECT_EQ(validate(update("ns", "k",
+                            {register_set({}, std::string(60, '1')),
+                             register_set({"x"}, std::string(60, '1'))}),
                      limits)
                 .code(),
             ErrorCode::kTooLarge);
