@@ -40,10 +40,11 @@ struct RocksKvOptions {
   // LRU block cache shared by all column families of the store.
   std::size_t block_cache_size_bytes = std::size_t{64} << 20;
   // Memtable size per column family. The state machine rewrites whole documents, so a memtable
-  // fills with versions of the same keys; a 16 MiB one stays cache-friendly where RocksDB's
-  // default 64 MiB skiplist made inserts ~1.5x slower (bench/state_apply_bench --write-buffer-mb).
-  // Crash tests make it tiny so that kills also land during flushes and compactions.
-  std::size_t write_buffer_size_bytes = std::size_t{16} << 20;
+  // fills with versions of the same keys, and skiplist inserts into a big one miss the CPU cache
+  // at every level: 8 MiB measured fastest (bench/state_apply_bench --write-buffer-mb: 4, 8, 16
+  // and RocksDB's default 64 MiB). Crash tests make it tiny so that kills also land during
+  // flushes and compactions.
+  std::size_t write_buffer_size_bytes = std::size_t{8} << 20;
 };
 
 class RocksKvStore final : public KvStore {
