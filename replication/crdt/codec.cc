@@ -194,6 +194,8 @@ class Decoder {
   }
 
   Status read_set(capnp::List<wire::SetElement>::Reader in, SetStore& out) {
+    std::vector<SetStore::value_type> elements;
+    elements.reserve(in.size());
     for (auto element : in) {
       Result<std::string> member = json_text(element.getValue(), /*scalar=*/true);
       if (!member.is_ok()) return member.status();
@@ -201,15 +203,18 @@ class Decoder {
       for (auto dot : element.getDots())
         dots.push_back(read_dot(dot.getReplica(), dot.getCounter()));
       NPX_RETURN_IF_ERROR(canonical_dots(dots));
-      if (!out.emplace(std::move(member).value(), std::move(dots)).second) {
-        return invalid_argument("a set element appears twice");
-      }
+      elements.emplace_back(std::move(member).value(), std::move(dots));
     }
+    std::optional<SetStore> set = SetStore::from_pairs(std::move(elements));
+    if (!set) return invalid_argument("a set element appears twice");
+    out = std::move(*set);
     return Status::ok();
   }
 
   Status read_map(capnp::List<wire::Field>::Reader in, MapStore& out, std::size_t depth) {
     if (depth > kMaxPathDepth + 1) return invalid_argument("CRDT state nested too deeply");
+    std::vector<MapStore::value_type> fields;
+    fields.reserve(in.size());
     for (auto field_in : in) {
       std::string name(field_in.getName().cStr(), field_in.getName().size());
       if (untrusted() && ((depth > 0 && name.empty()) || !is_valid_utf8(name))) {
@@ -254,10 +259,11 @@ class Decoder {
         default:
           return invalid_argument("unknown CRDT field type");
       }
-      if (!out.emplace(std::move(key), std::move(field)).second) {
-        return invalid_argument("a field appears twice");
-      }
+      fields.emplace_back(std::move(key), std::move(field));
     }
+    std::optional<MapStore> map = MapStore::from_pairs(std::move(fields));
+    if (!map) return invalid_argument("a field appears twice");
+    out = std::move(*map);
     return Status::ok();
   }
 

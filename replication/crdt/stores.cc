@@ -36,34 +36,39 @@ void join_sorted(std::vector<Entry>& a, const CausalContext& ca, const std::vect
   a = std::move(joined);
 }
 
-// Join of two DotMaps: children present on both sides join recursively; a child present on one
-// side only is joined with the empty store, which keeps exactly the dots the other side has not
-// seen. Children that end up empty are erased.
+// Join of two DotMaps, as one linear merge into a fresh map: children present on both sides join
+// recursively; a child present on one side only is joined with the empty store, which keeps
+// exactly the dots the other side has not seen. Children that end up empty are dropped.
 template <typename Map, typename JoinChild, typename IsEmpty, typename EmptyLike>
 void join_maps(Map& a, const CausalContext& ca, const Map& b, const CausalContext& cb,
                JoinChild join_child, IsEmpty is_empty_child, EmptyLike empty_like) {
-  auto it = a.begin();
-  // Children of `a` that `b` lacks: `b` removed whatever of them its context covers.
-  auto join_a_only = [&](auto before_bound) {
-    while (it != a.end() && before_bound(it->first)) {
-      if (!cb.empty()) join_child(it->second, ca, empty_like(it->second), cb);
-      it = is_empty_child(it->second) ? a.erase(it) : std::next(it);
-    }
-  };
-  for (const auto& entry_b : b) {
-    const auto& key = entry_b.first;  // named, not a structured binding: lambdas capture it
-    const auto& child_b = entry_b.second;
-    join_a_only([&](const auto& key_a) { return key_a < key; });
-    if (it != a.end() && it->first == key) {
-      join_child(it->second, ca, child_b, cb);
-      it = is_empty_child(it->second) ? a.erase(it) : std::next(it);
+  Map joined;
+  joined.reserve(a.size() + b.size());
+  auto it_a = a.begin();
+  auto it_b = b.begin();
+  while (it_a != a.end() || it_b != b.end()) {
+    if (it_b == b.end() || (it_a != a.end() && it_a->first < it_b->first)) {
+      // `b` lacks this child: it removed whatever of it its context covers.
+      if (!cb.empty()) join_child(it_a->second, ca, empty_like(it_a->second), cb);
+      if (!is_empty_child(it_a->second)) {
+        joined.push_back_ordered(std::move(it_a->first), std::move(it_a->second));
+      }
+      ++it_a;
+    } else if (it_a == a.end() || it_b->first < it_a->first) {
+      auto fresh = empty_like(it_b->second);
+      join_child(fresh, ca, it_b->second, cb);
+      if (!is_empty_child(fresh)) joined.push_back_ordered(it_b->first, std::move(fresh));
+      ++it_b;
     } else {
-      auto fresh = empty_like(child_b);
-      join_child(fresh, ca, child_b, cb);
-      if (!is_empty_child(fresh)) a.emplace_hint(it, key, std::move(fresh));
+      join_child(it_a->second, ca, it_b->second, cb);
+      if (!is_empty_child(it_a->second)) {
+        joined.push_back_ordered(std::move(it_a->first), std::move(it_a->second));
+      }
+      ++it_a;
+      ++it_b;
     }
   }
-  join_a_only([](const auto&) { return true; });
+  a = std::move(joined);
 }
 
 void join_field(Field& a, const CausalContext& ca, const Field& b, const CausalContext& cb) {

@@ -21,7 +21,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +29,7 @@
 
 #include "replication/crdt/causal_context.h"
 #include "replication/crdt/dot.h"
+#include "replication/crdt/flat_map.h"
 #include "replication/crdt/hlc.h"
 
 namespace neuroplex::crdt {
@@ -62,7 +62,7 @@ struct RegisterEntry {
 };
 using RegisterStore = std::vector<RegisterEntry>;  // sorted by dot
 
-using SetStore = std::map<std::string, DotSet, std::less<>>;  // canonical scalar -> dots
+using SetStore = FlatMap<std::string, DotSet>;  // canonical scalar -> dots
 
 struct FieldKey {
   std::string name;
@@ -71,8 +71,8 @@ struct FieldKey {
 };
 
 struct Field;
-// libstdc++'s std::map allows an incomplete mapped type, as nlohmann::json relies on too.
-using MapStore = std::map<FieldKey, Field>;
+// A vector-backed map, so the incomplete Field is allowed (std::vector permits it).
+using MapStore = FlatMap<FieldKey, Field>;
 
 struct Field {
   // Alternative index by type: map -> MapStore, set -> SetStore, counter -> CounterStore,
