@@ -437,7 +437,8 @@ nlohmann::json Document::types() const {
 namespace {
 
 // The first replica with two dots in `dots` (sorted by dot, so one replica's dots are adjacent).
-std::optional<ReplicaId> repeated_replica(const std::vector<Dot>& dots) {
+template <typename Dots>
+std::optional<ReplicaId> repeated_replica(const Dots& dots) {
   for (std::size_t i = 1; i < dots.size(); ++i) {
     if (dots[i - 1].replica == dots[i].replica) return dots[i].replica;
   }

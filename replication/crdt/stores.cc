@@ -13,10 +13,9 @@ const Dot& dot_of(const RegisterEntry& entry) { return entry.dot; }
 // Join of two dot-sorted vectors (DotSet or DotFun). An entry survives when both sides have it,
 // or when the other side has never seen its dot. Equal dots name the same event, so their
 // payloads are equal and either copy will do.
-template <typename Entry>
-void join_sorted(std::vector<Entry>& a, const CausalContext& ca, const std::vector<Entry>& b,
-                 const CausalContext& cb) {
-  std::vector<Entry> joined;
+template <typename Entries>
+void join_sorted(Entries& a, const CausalContext& ca, const Entries& b, const CausalContext& cb) {
+  Entries joined;
   joined.reserve(a.size() + b.size());
   std::size_t i = 0;
   std::size_t j = 0;
