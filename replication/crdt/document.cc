@@ -128,15 +128,23 @@ class LeafApplier {
                               " leaves the int64 range");
     }
     CounterStore& store = slot<CounterStore>(map, key);
-    std::erase_if(store, [&](const CounterEntry& entry) {
-      if (entry.dot.replica != replica_) return false;
-      superseded(entry.dot);
-      return true;
-    });
+    // The replica's new entry replaces its old one; other replicas' entries stay, in dot order.
     CounterEntry entry{next_dot(), static_cast<std::int64_t>(own + add.amount)};
-    store.insert(std::upper_bound(store.begin(), store.end(), entry,
-                                  [](const auto& x, const auto& y) { return x.dot < y.dot; }),
-                 entry);
+    CounterStore rebuilt;
+    bool placed = false;
+    for (const CounterEntry& old : store) {
+      if (old.dot.replica == replica_) {
+        superseded(old.dot);
+        continue;
+      }
+      if (!placed && entry.dot < old.dot) {
+        rebuilt.push_back(entry);
+        placed = true;
+      }
+      rebuilt.push_back(old);
+    }
+    if (!placed) rebuilt.push_back(entry);
+    store = std::move(rebuilt);
     if (recording()) delta_map.emplace(key, Field{CounterStore{entry}});
     return Status::ok();
   }
