@@ -34,6 +34,7 @@ bool CausalContext::contains(const Dot& dot) const {
 }
 
 std::uint64_t CausalContext::max_counter(ReplicaId replica) const {
+  if (cloud_.empty()) return version_of(replica);  // the usual case: one writer, no gaps
   auto after = cloud_.upper_bound(Dot{replica, UINT64_MAX});
   if (after != cloud_.begin() && std::prev(after)->replica == replica) {
     return std::prev(after)->counter;
