@@ -203,7 +203,7 @@ class Decoder {
       for (auto dot : element.getDots())
         dots.push_back(read_dot(dot.getReplica(), dot.getCounter()));
       NPX_RETURN_IF_ERROR(canonical_dots(dots));
-      elements.emplace_back(std::move(member).value(), std::move(dots));
+      elements.push_back({std::move(member).value(), std::move(dots)});
     }
     std::optional<SetStore> set = SetStore::from_pairs(std::move(elements));
     if (!set) return invalid_argument("a set element appears twice");
@@ -259,7 +259,7 @@ class Decoder {
         default:
           return invalid_argument("unknown CRDT field type");
       }
-      fields.emplace_back(std::move(key), std::move(field));
+      fields.push_back({std::move(key), std::move(field)});
     }
     std::optional<MapStore> map = MapStore::from_pairs(std::move(fields));
     if (!map) return invalid_argument("a field appears twice");

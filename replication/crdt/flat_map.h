@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <cassert>
 #include <optional>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -23,7 +22,15 @@ namespace neuroplex::crdt {
 template <typename Key, typename Value>
 class FlatMap {
  public:
-  using value_type = std::pair<Key, Value>;
+  // A member struct rather than std::pair: clang instantiates std::pair<FieldKey, Field> too
+  // early inside the recursive Field definition, while a member class waits until it is used.
+  struct value_type {
+    Key first;
+    Value second;
+    friend bool operator==(const value_type& x, const value_type& y) {
+      return x.first == y.first && x.second == y.second;
+    }
+  };
   using iterator = typename std::vector<value_type>::iterator;
   using const_iterator = typename std::vector<value_type>::const_iterator;
 
@@ -74,20 +81,18 @@ class FlatMap {
   std::pair<iterator, bool> try_emplace(const K& key, Args&&... args) {
     auto it = lower_bound(key);
     if (it != items_.end() && !(key < it->first)) return {it, false};
-    return {items_.emplace(it, std::piecewise_construct, std::forward_as_tuple(key),
-                           std::forward_as_tuple(std::forward<Args>(args)...)),
-            true};
+    return {items_.insert(it, value_type{Key(key), Value(std::forward<Args>(args)...)}), true};
   }
   std::pair<iterator, bool> emplace(Key key, Value value) {
     auto it = lower_bound(key);
     if (it != items_.end() && !(key < it->first)) return {it, false};
-    return {items_.emplace(it, std::move(key), std::move(value)), true};
+    return {items_.insert(it, value_type{std::move(key), std::move(value)}), true};
   }
   iterator erase(iterator it) { return items_.erase(it); }
 
   // Appends a pair whose key is greater than every key held (building in order).
   void push_back_ordered(Key key, Value value) {
-    items_.emplace_back(std::move(key), std::move(value));
+    items_.push_back(value_type{std::move(key), std::move(value)});
   }
 
   // Builds a map from pairs in any order; nullopt when a key appears twice.
@@ -105,7 +110,9 @@ class FlatMap {
     return map;
   }
 
-  friend bool operator==(const FlatMap&, const FlatMap&) = default;
+  // Not `= default`: clang checks a defaulted comparison where the class is completed, and the
+  // value type (Field) is still incomplete there; this body is instantiated only when used.
+  friend bool operator==(const FlatMap& x, const FlatMap& y) { return x.items_ == y.items_; }
 
  private:
   std::vector<value_type> items_;  // invariant: sorted by key, keys unique
