@@ -7,9 +7,12 @@
 #include <cstring>
 
 #include "replication/batch.capnp.h"
+#include "replication/crdt/capnp_text.h"
 
 namespace neuroplex::replication {
 namespace {
+
+using crdt::capnp_text;
 
 using crdt::CrdtType;
 
@@ -46,14 +49,8 @@ Result<CrdtType> from_wire(wire::CrdtType type) {
   }
 }
 
-// kj would convert a std::string through c_str() and strlen, cutting it at an embedded NUL
-// (a valid UTF-8 character in a key). Always pass the size.
-capnp::Text::Reader text(const std::string& value) {
-  return capnp::Text::Reader(value.data(), value.size());
-}
-
 void set_texts(capnp::List<capnp::Text>::Builder out, const std::vector<std::string>& texts) {
-  for (unsigned i = 0; i < texts.size(); ++i) out.set(i, text(texts[i]));
+  for (unsigned i = 0; i < texts.size(); ++i) out.set(i, capnp_text(texts[i]));
 }
 
 std::string to_string(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
@@ -72,14 +69,14 @@ void write_mutation(wire::Mutation::Builder out, const crdt::Mutation& mutation)
       [&](const auto& m) {
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, crdt::CounterAdd>) out.setCounterAdd(m.amount);
-        if constexpr (std::is_same_v<M, crdt::RegisterSet>) out.setRegisterSet(text(m.value));
+        if constexpr (std::is_same_v<M, crdt::RegisterSet>) out.setRegisterSet(capnp_text(m.value));
         if constexpr (std::is_same_v<M, crdt::SetAdd>) {
           set_texts(out.initSetAdd(static_cast<unsigned>(m.members.size())), m.members);
         }
         if constexpr (std::is_same_v<M, crdt::SetRemove>) {
           set_texts(out.initSetRemove(static_cast<unsigned>(m.members.size())), m.members);
         }
-        if constexpr (std::is_same_v<M, crdt::MapRemove>) out.setMapRemove(text(m.field));
+        if constexpr (std::is_same_v<M, crdt::MapRemove>) out.setMapRemove(capnp_text(m.field));
       },
       mutation.mutator);
 }
@@ -111,8 +108,8 @@ Result<crdt::Mutation> read_mutation(wire::Mutation::Reader in) {
 }
 
 void write_operation(wire::Operation::Builder out, const WriteOp& op) {
-  out.setNs(text(op_namespace(op)));
-  out.setKey(text(op_key(op)));
+  out.setNs(capnp_text(op_namespace(op)));
+  out.setKey(capnp_text(op_key(op)));
   if (const auto* update = std::get_if<UpdateOp>(&op)) {
     auto mutations = out.initUpdate(static_cast<unsigned>(update->mutations.size()));
     for (unsigned i = 0; i < update->mutations.size(); ++i) {

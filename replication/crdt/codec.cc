@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "base/utf8.h"
+#include "replication/crdt/capnp_text.h"
 #include "replication/crdt/crdt.capnp.h"
 #include "replication/crdt/json.h"
 
@@ -22,11 +23,6 @@ constexpr std::uint64_t kMaxDecodedWords = 8u << 20;  // 64 MiB
 constexpr unsigned kNestingLimit = 2 * kMaxPathDepth + 16;
 
 // ---- encoding ----
-
-// kj converts a std::string to Text through c_str() and strlen; pass the known size instead.
-capnp::Text::Reader text(const std::string& value) {
-  return capnp::Text::Reader(value.data(), value.size());
-}
 
 void write_dot(wire::Dot::Builder out, const Dot& dot) {
   out.setReplica(dot.replica);
@@ -50,14 +46,14 @@ void write_registers(capnp::List<wire::RegisterEntry>::Builder out, const Regist
     out[i].setReplica(store[i].dot.replica);
     out[i].setCounter(store[i].dot.counter);
     out[i].setTimestamp(store[i].timestamp);
-    out[i].setValue(text(store[i].value));
+    out[i].setValue(capnp_text(store[i].value));
   }
 }
 
 void write_map(capnp::List<wire::Field>::Builder out, const MapStore& map);
 
 void write_field(wire::Field::Builder out, const FieldKey& key, const Field& field) {
-  out.setName(text(key.name));
+  out.setName(capnp_text(key.name));
   switch (key.type) {
     case CrdtType::kMap: {
       const auto& map = std::get<MapStore>(field.store);
@@ -69,7 +65,7 @@ void write_field(wire::Field::Builder out, const FieldKey& key, const Field& fie
       auto elements = out.initSet(static_cast<unsigned>(set.size()));
       unsigned i = 0;
       for (const auto& [member, dots] : set) {
-        elements[i].setValue(text(member));
+        elements[i].setValue(capnp_text(member));
         auto dot_list = elements[i++].initDots(static_cast<unsigned>(dots.size()));
         for (unsigned k = 0; k < dots.size(); ++k) write_dot(dot_list[k], dots[k]);
       }
