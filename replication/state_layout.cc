@@ -19,10 +19,6 @@ std::string storage_key(std::string_view ns, std::string_view key) {
   return result;
 }
 
-std::string storage_prefix(std::string_view ns, std::string_view key_prefix) {
-  return storage_key(ns, key_prefix);
-}
-
 std::string_view key_of(std::string_view storage_key) {
   auto separator = storage_key.find('\0');
   return separator == std::string_view::npos ? std::string_view()

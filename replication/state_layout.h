@@ -27,9 +27,8 @@ inline constexpr std::string_view kMetaAppliedIndex = "applied_index";
 inline constexpr std::string_view kMetaClock = "clock";
 inline constexpr std::string_view kMetaReplicaId = "replica_id";
 
+// Also the first storage key of `ns` whose key starts with `key`, when `key` is a prefix.
 std::string storage_key(std::string_view ns, std::string_view key);
-// The first storage key of `ns` whose key starts with `key_prefix`.
-std::string storage_prefix(std::string_view ns, std::string_view key_prefix);
 // The document key inside a storage key (everything after the first '\0').
 std::string_view key_of(std::string_view storage_key);
 

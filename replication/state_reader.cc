@@ -39,13 +39,13 @@ Result<ListResult> list_keys(const storage::KvStore& store, std::string_view ns,
   if (limit == 0 || limit > kMaxListLimit) {
     return invalid_argument("list limit must be 1.." + std::to_string(kMaxListLimit));
   }
-  std::string begin = storage_prefix(ns, prefix);
+  std::string begin = storage_key(ns, prefix);
   if (!after.empty()) {
     // The first key strictly after `after`.
     std::string past_after = storage_key(ns, after) + '\0';
     if (past_after > begin) begin = std::move(past_after);
   }
-  std::string end = prefix_end(storage_prefix(ns, prefix));
+  std::string end = prefix_end(storage_key(ns, prefix));
 
   ListResult result;
   Status failure;

@@ -15,7 +15,6 @@ using Timestamp = std::uint64_t;
 inline constexpr int kLogicalBits = 16;
 
 constexpr Timestamp timestamp_from_ms(std::uint64_t wall_ms) { return wall_ms << kLogicalBits; }
-constexpr std::uint64_t timestamp_ms(Timestamp t) { return t >> kLogicalBits; }
 
 // The monotonic clock of one replica: never goes back, even when the wall clock does.
 class HybridClock {

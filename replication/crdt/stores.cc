@@ -103,14 +103,6 @@ std::string_view type_name(CrdtType type) {
   return "?";
 }
 
-std::optional<CrdtType> parse_type_name(std::string_view name) {
-  for (CrdtType type : {CrdtType::kMap, CrdtType::kSet, CrdtType::kCounter, CrdtType::kRegister,
-                        CrdtType::kMvRegister}) {
-    if (type_name(type) == name) return type;
-  }
-  return std::nullopt;
-}
-
 Field Field::empty_of(CrdtType type) {
   switch (type) {
     case CrdtType::kMap:

@@ -45,7 +45,6 @@ enum class CrdtType : unsigned char {
 };
 
 std::string_view type_name(CrdtType type);  // "map", "set", "counter", "register", "mvregister"
-std::optional<CrdtType> parse_type_name(std::string_view name);
 
 struct CounterEntry {
   Dot dot;
