@@ -5,6 +5,8 @@ target_compile_features(neuroplex_options INTERFACE cxx_std_20)
 target_compile_options(neuroplex_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
   -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  # Designated initializers leave fields to their default member initializers on purpose.
+  -Wno-missing-field-initializers
   $<$<BOOL:${NEUROPLEX_WERROR}>:-Werror>)
 # Includes are written from the repository root: #include "raft/log.h".
 target_include_directories(neuroplex_options INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
