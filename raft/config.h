@@ -30,7 +30,8 @@ struct Config {
   std::size_t max_inflight_messages = 256;
   std::size_t max_inflight_bytes = std::size_t{32} << 20;
 
-  // Proposals fail with UNAVAILABLE while the leader's uncommitted entries exceed this.
+  // A proposal fails with UNAVAILABLE when it would take the leader's uncommitted entries past
+  // this (one proposal is always accepted when nothing is uncommitted).
   std::size_t max_uncommitted_bytes = std::size_t{64} << 20;
 
   // Lease reads are served until the lease, which starts when the heartbeat round a quorum

@@ -21,7 +21,8 @@ std::string_view role_name(Role role) {
 }
 
 bool Ready::empty() const {
-  return persist_id == 0 && messages.empty() && committed.empty() && read_states.empty();
+  return persist_id == 0 && messages.empty() && committed.empty() && read_states.empty() &&
+         failed_reads.empty();
 }
 
 Raft::Raft(Config config, DurableState state)
@@ -60,7 +61,7 @@ void Raft::reset(Term term) {
   transfer_target_ = kNoNode;
   transfer_elapsed_ = 0;
   pending_broadcast_ = false;
-  (void)reads_.reset();  // the hosts time the dropped reads out
+  fail_reads(reads_.reset());
 }
 
 void Raft::reset_election_timeout() {
@@ -160,6 +161,12 @@ void Raft::step(Message message) {
     case MessageType::kVote:
       handle_vote_request(message);
       return;
+    case MessageType::kReadIndex:
+      handle_read_index(message);
+      return;
+    case MessageType::kReadIndexResponse:
+      handle_read_index_response(message);
+      return;
     default:
       break;
   }
@@ -196,7 +203,8 @@ bool Raft::step_term(const Message& message) {
         (message.type == MessageType::kAppend || message.type == MessageType::kHeartbeat)) {
       // A stale leader (e.g. behind a partition that pre-vote kept us from disrupting) learns
       // the newer term from this answer and steps down.
-      send(Message{.type = MessageType::kAppendResponse, .to = message.from, .term = term_});
+      send(Message{
+          .type = MessageType::kAppendResponse, .to = message.from, .term = term_, .reject = true});
     } else if (message.type == MessageType::kPreVote) {
       send(Message{.type = MessageType::kPreVoteResponse,
                    .to = message.from,
@@ -215,9 +223,6 @@ void Raft::step_leader(Message& message) {
       return;
     case MessageType::kHeartbeatResponse:
       handle_heartbeat_response(message);
-      return;
-    case MessageType::kReadIndex:
-      handle_read_index(message);
       return;
     default:
       return;
@@ -254,9 +259,6 @@ void Raft::step_follower(Message& message) {
       return;
     case MessageType::kTimeoutNow:
       handle_timeout_now();
-      return;
-    case MessageType::kReadIndexResponse:
-      handle_read_index_response(message);
       return;
     default:
       return;

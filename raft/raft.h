@@ -50,6 +50,9 @@ struct Ready {
   std::vector<Message> messages;       // send now
   std::vector<Entry> committed;        // apply in order; all durable here and committed
   std::vector<ReadState> read_states;  // serve once applied >= index
+  // Read requests this node will never answer (leadership changed while they waited): fail
+  // them with UNAVAILABLE rather than letting them time out.
+  std::vector<std::uint64_t> failed_reads;
 
   [[nodiscard]] bool empty() const;
 };
@@ -170,6 +173,7 @@ class Raft {
   // read_index.cc
   void handle_read_index(const Message& message);
   void handle_read_index_response(const Message& message);
+  void fail_reads(std::vector<ReadIndexQueue::Request> requests);
   void release_reads();
   std::uint64_t quorum_acked_read_seq() const;
 
@@ -225,6 +229,7 @@ class Raft {
 
   std::vector<Message> outbox_;
   std::vector<ReadState> read_states_;
+  std::vector<std::uint64_t> failed_reads_;
 };
 
 }  // namespace neuroplex::raft

@@ -32,12 +32,35 @@ Status Raft::read_lease(std::uint64_t request_id) {
 }
 
 void Raft::handle_read_index(const Message& message) {
+  if (role_ != Role::kLeader) {
+    fail_reads(
+        {ReadIndexQueue::Request{.request_id = message.request_id, .requester = message.from}});
+    return;
+  }
   reads_.add(message.request_id, message.from, leader_committed_in_term() ? log_.commit() : 0);
 }
 
 void Raft::handle_read_index_response(const Message& message) {
-  if (message.from != leader_ || message.reject) return;
-  read_states_.push_back(ReadState{message.request_id, message.log_index});
+  if (message.reject) {
+    failed_reads_.push_back(message.request_id);
+  } else if (role_ == Role::kFollower && message.from == leader_) {
+    read_states_.push_back(ReadState{message.request_id, message.log_index});
+  }
+}
+
+// Tells each requester that its read will not be served here (a deposed or wrong leader).
+void Raft::fail_reads(std::vector<ReadIndexQueue::Request> requests) {
+  for (const ReadIndexQueue::Request& request : requests) {
+    if (request.requester == config_.id) {
+      failed_reads_.push_back(request.request_id);
+    } else {
+      send(Message{.type = MessageType::kReadIndexResponse,
+                   .to = request.requester,
+                   .term = term_,
+                   .reject = true,
+                   .request_id = request.request_id});
+    }
+  }
 }
 
 // The newest heartbeat round a quorum of voters has echoed (this leader echoes all of its own).

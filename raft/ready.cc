@@ -9,7 +9,7 @@
 namespace neuroplex::raft {
 
 bool Raft::has_ready() const {
-  return !outbox_.empty() || !read_states_.empty() || !held_.empty() ||
+  return !outbox_.empty() || !read_states_.empty() || !failed_reads_.empty() || !held_.empty() ||
          hard_state() != persisted_hard_state_ || log_.has_unwritten() ||
          snapshot_to_install_.has_value() || pending_broadcast_ || reads_.round_needed() ||
          log_.applied() < std::min(log_.commit(), log_.persisted());
@@ -68,6 +68,8 @@ Ready Raft::ready() {
   outbox_.clear();
   ready.read_states = std::move(read_states_);
   read_states_.clear();
+  ready.failed_reads = std::move(failed_reads_);
+  failed_reads_.clear();
   step_to_self();  // its output goes into the next Ready
   return ready;
 }
