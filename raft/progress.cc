@@ -18,6 +18,10 @@ void Inflights::free_up_to(Index index) {
   }
 }
 
+void Inflights::free_first_one() {
+  if (!items_.empty()) free_up_to(items_.front().first);
+}
+
 void Inflights::clear() {
   items_.clear();
   bytes_ = 0;

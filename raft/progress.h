@@ -25,6 +25,7 @@ class Inflights {
 
   void add(Index last_index, std::size_t bytes);
   void free_up_to(Index index);
+  void free_first_one();
   void clear();
   [[nodiscard]] bool full() const;
   [[nodiscard]] std::size_t count() const { return items_.size(); }

@@ -173,6 +173,12 @@ void Raft::handle_heartbeat_response(const Message& message) {
   progress.recent_active = true;
   progress.acked_read_seq = std::max(progress.acked_read_seq, message.read_seq);
   progress.probe_sent = false;  // a probe lost on the way is retried now
+  // A full window whose appends were all lost (the follower restarted) would never drain:
+  // each heartbeat answer frees one slot, so an append goes out and its rejection resets the
+  // window (etcd does the same).
+  if (progress.state == ProgressState::kReplicate && progress.inflights.full()) {
+    progress.inflights.free_first_one();
+  }
   if (progress.match < log_.last_index()) (void)send_append(message.from, true);
   release_reads();
 }

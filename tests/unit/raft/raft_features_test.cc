@@ -210,6 +210,25 @@ TEST(RaftFeaturesTest, ReplicateStatePipelinesUpToMaxInflightMessages) {
   EXPECT_EQ(more[0].entries.front().index, indexes[3]);
 }
 
+// Found by the simulator (snapshots_n3, seed 11): a follower restarts while the leader's window
+// to it is full; every append in flight is lost, so no acknowledgement ever frees the window.
+// A heartbeat answer must free a slot, and the next append's rejection resets the window.
+TEST(RaftFeaturesTest, FullWindowOfLostAppendsRecoversOnHeartbeatResponse) {
+  Network net(3, [](Config& c) { c.max_inflight_messages = 3; });
+  std::vector<Index> indexes;
+  const std::vector<Message> lost = pipelined_appends(net, indexes, 10);
+  ASSERT_EQ(lost.size(), 3u);
+  const std::size_t from = net.sent.size();
+  Message answer = make_message(MessageType::kHeartbeatResponse, 2, 1, net.raft(1).term());
+  net.step(1, answer);
+  const std::vector<Message> retry = filter(since(net.sent, from), MessageType::kAppend, 1, 2);
+  ASSERT_EQ(retry.size(), 1u) << "the heartbeat answer frees one slot of the full window";
+  net.heal();
+  net.step(2, retry[0]);  // node 2 lacks what the lost appends carried: it rejects
+  for (int i = 0; i < 3; ++i) net.deliver();
+  EXPECT_EQ(log_entries(net.raft(2).log()), log_entries(net.raft(1).log()));
+}
+
 TEST(RaftFeaturesTest, ReplicateStatePausesAtMaxInflightBytes) {
   Network net(3, [](Config& c) { c.max_inflight_bytes = 250; });
   std::vector<Index> indexes;
