@@ -103,8 +103,17 @@ void Raft::become_leader() {
   pending_broadcast_ = true;
 }
 
+// A node campaigns if it is a voter in its latest membership — or if that membership removes it
+// but has not committed yet. Without the second case, a leader whose own removal cannot commit
+// (say {A,B} -> {B} while B is down) and that then steps down leaves nobody able to win: A does
+// not campaign, and B, lacking the removal entry, cannot get A's vote. As a candidate A counts
+// only the new membership's voters, exactly as a leader being removed does (thesis 4.2.2).
 bool Raft::promotable() const {
-  return log_.membership().is_voter(config_.id) && !snapshot_to_install_.has_value();
+  if (snapshot_to_install_.has_value()) return false;
+  const Membership& latest = log_.membership();
+  if (latest.is_voter(config_.id)) return true;
+  return log_.membership_index() > log_.commit() &&
+         log_.membership_at(log_.commit()).is_voter(config_.id) && !latest.voters().empty();
 }
 
 // --- time --------------------------------------------------------------------------------------

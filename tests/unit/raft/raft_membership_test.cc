@@ -179,6 +179,34 @@ TEST(RaftMembershipTest, RemovedLeaderStepsDownOnceRemovalCommits) {
       << "a removed node campaigned";
 }
 
+// Found by the simulator (everything_n3, seed 7): {1,2} -> {2} proposed by leader 1 while 2 is
+// down. Check-quorum deposes 1 before the removal can commit; 2 comes back without the removal
+// entry. 1 must still campaign (counting only the new membership's voter), or nobody can win:
+// 2 cannot get 1's vote with its shorter log, and 1 would not stand.
+TEST(RaftMembershipTest, LeaderWhoseUncommittedRemovalStrandedItCampaignsAgain) {
+  Network net(2);
+  ASSERT_TRUE(net.elect(1));
+  net.isolate(2);
+  Result<Index> remove = net.propose_membership(1, {ChangeType::kRemove, 1, ""});
+  ASSERT_TRUE(remove.is_ok()) << remove.status().to_string();
+  for (int i = 0; i < 3 * kElectionTicks; ++i) {
+    net.tick(1);
+    net.deliver();  // lost: 2 never sees the removal
+  }
+  ASSERT_NE(net.raft(1).role(), Role::kLeader) << "check-quorum should have deposed it";
+  ASSERT_LT(net.raft(2).log().last_index(), *remove);
+  ASSERT_LT(net.raft(1).log().commit(), *remove);
+
+  net.heal();
+  for (int i = 0; i < 10 * kElectionTicks; ++i) {
+    net.tick_all(1);
+    net.deliver();
+  }
+  EXPECT_GE(net.raft(2).log().commit(), *remove) << "the removal never committed";
+  EXPECT_EQ(net.raft(2).role(), Role::kLeader);
+  EXPECT_EQ(net.raft(2).log().membership().voters(), (std::vector<NodeId>{2}));
+}
+
 // Section 4.1: a server uses the latest membership in its log, committed or not; so a truncated
 // membership entry takes its membership with it.
 TEST(RaftMembershipTest, MembershipEffectiveWhenAppendedRevertsWhenTruncated) {
