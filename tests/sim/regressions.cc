@@ -59,10 +59,10 @@ void run_election_storm(ScenarioRun& run) {
   const raft::Term term = cluster.node(leader).raft().term();
   require_stable_term(run, leader, term, "election storm");
   const raft::NodeId loner = random_follower(run, leader);
-  cluster.network().isolate(loner, cluster.ids());
-  if (!cluster.run_until(cluster.now() + 5 * kSeconds)) return;
+  cluster.network().isolate(loner, cluster.ids());  // 20-40 election timeouts alone
+  if (!cluster.run_until(cluster.now() + 4 * kSeconds)) return;
   cluster.network().heal_partitions();
-  if (!cluster.run_until(cluster.now() + 2 * kSeconds)) return;
+  if (!cluster.run_until(cluster.now() + 1 * kSeconds)) return;
   run.liveness();
 }
 
@@ -152,7 +152,7 @@ void run_slow_disk_follower(ScenarioRun& run) {
   const raft::NodeId slow = random_follower(run, leader);
   cluster.node(slow).set_disk_latency(150 * kMillis, 250 * kMillis);
   require_stable_term(run, leader, term, "slow disk follower " + std::to_string(slow));
-  if (!cluster.run_until(cluster.now() + 15 * kSeconds)) return;
+  if (!cluster.run_until(cluster.now() + 10 * kSeconds)) return;  // ~50 slow writes
   run.liveness();
 }
 
