@@ -59,7 +59,8 @@ Mutation RandomMutations::leaf_mutation(std::vector<std::string> path, CrdtType 
       break;
     }
     case CrdtType::kMap: {
-      mutation.mutator = MapRemove{std::string(1, static_cast<char>('a' + uniform(0, 2)))};
+      const char field = static_cast<char>('a' + uniform(0, 2));
+      mutation.mutator.emplace<MapRemove>().field.assign(1, field);
       break;
     }
   }
