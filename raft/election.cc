@@ -21,7 +21,9 @@ void Raft::campaign(bool pre_vote, bool transfer) {
     send_after_persist(
         Message{.type = MessageType::kVoteResponse, .to = config_.id, .term = term_});
   }
-  for (NodeId voter : voters()) {
+  for (const Member& member : log_.membership().members) {
+    if (!member.voter) continue;
+    const NodeId voter = member.id;
     if (voter == config_.id) continue;
     Message message{.type = request,
                     .to = voter,
@@ -69,7 +71,9 @@ void Raft::handle_vote_response(const Message& message) {
   votes_[message.from] = !message.reject;
   std::size_t granted = 0;
   std::size_t rejected = 0;
-  for (NodeId voter : voters()) {
+  for (const Member& member : log_.membership().members) {
+    if (!member.voter) continue;
+    const NodeId voter = member.id;
     auto it = votes_.find(voter);
     if (it == votes_.end()) continue;
     (it->second ? granted : rejected) += 1;

@@ -25,6 +25,11 @@ std::vector<NodeId> Membership::voters() const {
   return ids;
 }
 
+std::size_t Membership::voter_count() const {
+  return static_cast<std::size_t>(
+      std::count_if(members.begin(), members.end(), [](const Member& m) { return m.voter; }));
+}
+
 std::vector<NodeId> Membership::ids() const {
   std::vector<NodeId> out;
   out.reserve(members.size());
@@ -54,7 +59,7 @@ Result<Membership> apply_change(const Membership& current, const MembershipChang
                 [](const Member& a, const Member& b) { return a.id < b.id; });
     }
   }
-  if (next.voters().empty()) return invalid_argument("membership change: would leave no voter");
+  if (next.voter_count() == 0) return invalid_argument("membership change: would leave no voter");
   return next;
 }
 

@@ -113,7 +113,7 @@ bool Raft::promotable() const {
   const Membership& latest = log_.membership();
   if (latest.is_voter(config_.id)) return true;
   return log_.membership_index() > log_.commit() &&
-         log_.membership_at(log_.commit()).is_voter(config_.id) && !latest.voters().empty();
+         log_.membership_at(log_.commit()).is_voter(config_.id) && latest.voter_count() > 0;
 }
 
 // --- time --------------------------------------------------------------------------------------

@@ -137,8 +137,8 @@ class Raft {
   HardState hard_state() const { return HardState{term_, vote_, log_.commit()}; }
   std::vector<Entry> take_committed();
   bool promotable() const;
-  std::vector<NodeId> voters() const { return log_.membership().voters(); }
-  bool is_quorum(std::size_t count) const { return count * 2 > voters().size(); }
+  // Called on every acknowledgement: counts voters in place rather than building a list.
+  bool is_quorum(std::size_t count) const { return count * 2 > log_.membership().voter_count(); }
 
   // election.cc
   void campaign(bool pre_vote, bool transfer);
@@ -218,7 +218,6 @@ class Raft {
   std::uint64_t next_persist_id_ = 1;
   std::deque<PendingWrite> pending_writes_;
   HardState persisted_hard_state_;  // the last hard state handed to the host
-  bool hard_state_dirty_ = false;
   std::optional<SnapshotMeta> snapshot_to_install_;
   bool from_leader_since_ready_ = false;
   // Messages that promise durability of the state as it is now: they wait for the next write

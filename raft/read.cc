@@ -66,7 +66,9 @@ void Raft::fail_reads(std::vector<ReadIndexQueue::Request> requests) {
 // The newest heartbeat round a quorum of voters has echoed (this leader echoes all of its own).
 std::uint64_t Raft::quorum_acked_read_seq() const {
   std::vector<std::uint64_t> acked;
-  for (NodeId voter : voters()) {
+  for (const Member& member : log_.membership().members) {
+    if (!member.voter) continue;
+    const NodeId voter = member.id;
     acked.push_back(voter == config_.id ? reads_.last_seq() : progress_.at(voter).acked_read_seq);
   }
   if (acked.empty()) return 0;

@@ -103,6 +103,7 @@ void Raft::on_persisted(std::uint64_t persist_id) {
     if (write.from_leader && role_ == Role::kFollower) election_elapsed_ = 0;
     release(std::move(write.held));
   }
+  // maybe_commit() may commit this leader's own removal and make it a follower.
   if (role_ == Role::kLeader && leader_entries && maybe_commit() && role_ == Role::kLeader) {
     broadcast_append();
   }

@@ -187,7 +187,9 @@ void Raft::handle_heartbeat_response(const Message& message) {
 // (section 5.4.2: older entries commit only by committing one of ours after them).
 bool Raft::maybe_commit() {
   std::vector<Index> matches;
-  for (NodeId voter : voters()) {
+  for (const Member& member : log_.membership().members) {
+    if (!member.voter) continue;
+    const NodeId voter = member.id;
     matches.push_back(voter == config_.id ? log_.persisted() : progress_.at(voter).match);
   }
   if (matches.empty()) return false;

@@ -63,6 +63,7 @@ struct Membership {
   [[nodiscard]] bool contains(NodeId id) const { return find(id) != nullptr; }
   [[nodiscard]] bool is_voter(NodeId id) const;
   [[nodiscard]] std::vector<NodeId> voters() const;
+  [[nodiscard]] std::size_t voter_count() const;
   [[nodiscard]] std::vector<NodeId> ids() const;
 
   friend bool operator==(const Membership&, const Membership&) = default;
