@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "raft/random.h"
+
 namespace neuroplex::sim {
 
 using Time = std::uint64_t;  // simulated microseconds since the run began
@@ -24,14 +26,9 @@ inline constexpr Time kSeconds = 1000 * kMillis;
 // run's seed, so that adding a draw in one concern does not perturb the others.
 class SimRandom {
  public:
-  explicit SimRandom(std::uint64_t seed) : state_(seed) {}
+  explicit SimRandom(std::uint64_t seed) : random_(seed) {}
 
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
+  std::uint64_t next() { return random_.next(); }
   // Uniform in [0, n). Precondition: n > 0.
   std::uint64_t below(std::uint64_t n) {
     assert(n > 0);
@@ -55,7 +52,7 @@ class SimRandom {
   SimRandom fork() { return SimRandom(next() ^ 0x5DEECE66DULL); }
 
  private:
-  std::uint64_t state_;
+  raft::Random random_;  // the core's generator; the simulator adds the draws it needs
 };
 
 // FNV-1a over 64-bit words and byte strings, finished with a SplitMix mix: the trace hash and the
@@ -71,12 +68,7 @@ class Hasher {
     for (char c : text) byte(static_cast<unsigned char>(c));
     return *this;
   }
-  [[nodiscard]] std::uint64_t value() const {
-    std::uint64_t z = state_ + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
+  [[nodiscard]] std::uint64_t value() const { return raft::mix64(state_ + raft::kGoldenGamma); }
 
  private:
   void byte(unsigned char b) {

@@ -19,14 +19,12 @@
 
 #include "tests/sim/scenarios.h"
 #include "tests/sim/sim_cluster.h"
+#include "tests/support/seed.h"
 
 namespace neuroplex::sim {
 namespace {
 
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* text = std::getenv(name);
-  return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;
-}
+using neuroplex::testing::env_or;
 
 bool trace_requested() { return env_or("NEUROPLEX_SIM_TRACE", 0) != 0; }
 
