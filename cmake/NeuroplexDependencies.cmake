@@ -10,3 +10,6 @@ pkg_check_modules(ROCKSDB REQUIRED IMPORTED_TARGET rocksdb)
 if(NEUROPLEX_BUILD_TESTS OR NEUROPLEX_BUILD_BENCH)
   find_package(GTest REQUIRED)
 endif()
+
+# io_uring for the Raft log (storage/log); Debian's liburing-dev ships a pkg-config file.
+pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)

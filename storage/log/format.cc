@@ -1,0 +1,185 @@
+#include "storage/log/format.h"
+
+#include <cstring>
+
+#include "base/crc32c.h"
+
+namespace neuroplex::wal {
+namespace {
+
+void put_u32(std::string& out, std::uint32_t value) {
+  char bytes[4];
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>(value >> (8 * i));
+  out.append(bytes, 4);
+}
+void put_u64(std::string& out, std::uint64_t value) {
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(value >> (8 * i));
+  out.append(bytes, 8);
+}
+std::uint32_t get_u32(const char* p) {
+  std::uint32_t value = 0;
+  for (int i = 3; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(p[i]);
+  return value;
+}
+std::uint64_t get_u64(const char* p) {
+  std::uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(p[i]);
+  return value;
+}
+void set_u32(std::string& out, std::size_t at, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i) out[at + i] = static_cast<char>(value >> (8 * i));
+}
+
+// CRC over the length bytes, the type byte and the payload (docs/log-format.md).
+std::uint32_t record_crc(const char* record, std::size_t payload_bytes) {
+  std::uint32_t crc = crc32c_extend(0, record, 4);
+  return crc32c_extend(crc, record + 8, 1 + payload_bytes);
+}
+
+// Frames the payload that the caller appended after `start + kRecordHeaderBytes`.
+void seal_record(std::string& out, std::size_t start) {
+  std::size_t payload_bytes = out.size() - start - kRecordHeaderBytes;
+  set_u32(out, start, static_cast<std::uint32_t>(payload_bytes));
+  set_u32(out, start + 4, record_crc(out.data() + start, payload_bytes));
+}
+
+std::size_t begin_record(std::string& out, RecordType type) {
+  std::size_t start = out.size();
+  out.append(8, '\0');
+  out.push_back(static_cast<char>(type));
+  return start;
+}
+
+}  // namespace
+
+std::string encode_segment_header(std::uint64_t segment_seq) {
+  std::string out(kSegmentMagic);
+  put_u32(out, kFormatVersion);
+  put_u32(out, kSegmentHeaderBytes);
+  put_u64(out, segment_seq);
+  put_u32(out, 0);
+  put_u32(out, crc32c(out));
+  return out;
+}
+
+Result<std::uint64_t> decode_segment_header(std::string_view bytes) {
+  if (bytes.size() < kSegmentHeaderBytes) return internal_error("segment header is truncated");
+  if (bytes.substr(0, kSegmentMagic.size()) != kSegmentMagic) {
+    return internal_error("segment header has a bad magic");
+  }
+  if (get_u32(bytes.data() + 28) != crc32c(bytes.substr(0, 28))) {
+    return internal_error("segment header fails its CRC");
+  }
+  if (get_u32(bytes.data() + 8) != kFormatVersion) {
+    return internal_error("segment format version " + std::to_string(get_u32(bytes.data() + 8)) +
+                          " is not supported (this build reads version 1)");
+  }
+  if (get_u32(bytes.data() + 12) != kSegmentHeaderBytes) {
+    return internal_error("segment header size is not 32");
+  }
+  return get_u64(bytes.data() + 16);
+}
+
+void append_batch_record(std::string& out, const BatchHeader& batch) {
+  std::size_t start = begin_record(out, RecordType::kBatch);
+  put_u64(out, batch.seq);
+  put_u64(out, batch.durable_through);
+  put_u32(out, batch.write_bytes);
+  seal_record(out, start);
+}
+
+void finish_batch_record(std::string& out) {
+  set_u32(out, kRecordHeaderBytes + 16, static_cast<std::uint32_t>(out.size()));
+  set_u32(out, 4, record_crc(out.data(), 20));
+}
+
+void append_entry_record(std::string& out, const raft::Entry& entry) {
+  std::size_t start = begin_record(out, RecordType::kEntry);
+  put_u64(out, entry.index);
+  put_u64(out, entry.term);
+  out.push_back(static_cast<char>(entry.type));
+  out.append(entry.data);
+  seal_record(out, start);
+}
+
+void append_hard_state_record(std::string& out, const raft::HardState& state) {
+  std::size_t start = begin_record(out, RecordType::kHardState);
+  put_u64(out, state.term);
+  put_u64(out, state.vote);
+  put_u64(out, state.commit);
+  seal_record(out, start);
+}
+
+void append_snapshot_record(std::string& out, const raft::SnapshotMeta& snapshot) {
+  std::size_t start = begin_record(out, RecordType::kSnapshot);
+  put_u64(out, snapshot.index);
+  put_u64(out, snapshot.term);
+  out.append(raft::encode_membership(snapshot.membership));
+  seal_record(out, start);
+}
+
+ParseResult parse_record(std::string_view bytes, std::size_t max_payload_bytes) {
+  ParseResult result{ParseOutcome::kEnd, {}, {}};
+  if (bytes.size() < kRecordHeaderBytes) return result;
+  static constexpr char kZeros[kRecordHeaderBytes] = {};
+  if (std::memcmp(bytes.data(), kZeros, kRecordHeaderBytes) == 0) return result;
+  result.outcome = ParseOutcome::kBad;
+  std::uint32_t length = get_u32(bytes.data());
+  if (length > max_payload_bytes) {
+    result.problem = "record length " + std::to_string(length) + " is over the limit";
+    return result;
+  }
+  if (length > bytes.size() - kRecordHeaderBytes) {
+    result.problem = "record length " + std::to_string(length) + " runs past the end of the file";
+    return result;
+  }
+  if (get_u32(bytes.data() + 4) != record_crc(bytes.data(), length)) {
+    result.problem = "record fails its CRC";
+    return result;
+  }
+  auto type = static_cast<unsigned char>(bytes[8]);
+  if (type < 1 || type > 4) {
+    result.problem = "record has unknown type " + std::to_string(type);
+    return result;
+  }
+  result.outcome = ParseOutcome::kRecord;
+  result.record = {static_cast<RecordType>(type), bytes.substr(kRecordHeaderBytes, length),
+                   kRecordHeaderBytes + length};
+  return result;
+}
+
+Result<BatchHeader> decode_batch(std::string_view payload) {
+  if (payload.size() != 20) return internal_error("batch record has the wrong size");
+  return BatchHeader{get_u64(payload.data()), get_u64(payload.data() + 8),
+                     get_u32(payload.data() + 16)};
+}
+
+Result<raft::Entry> decode_entry(std::string_view payload) {
+  if (payload.size() < 17) return internal_error("entry record is too short");
+  auto type = static_cast<unsigned char>(payload[16]);
+  if (type > 1) return internal_error("entry record has unknown entry type");
+  raft::Entry entry{get_u64(payload.data()), get_u64(payload.data() + 8),
+                    static_cast<raft::EntryType>(type), std::string(payload.substr(17))};
+  if (entry.index == 0 || entry.term == 0)
+    return internal_error("entry record has index or term 0");
+  return entry;
+}
+
+Result<raft::HardState> decode_hard_state(std::string_view payload) {
+  if (payload.size() != 24) return internal_error("hard state record has the wrong size");
+  return raft::HardState{get_u64(payload.data()), get_u64(payload.data() + 8),
+                         get_u64(payload.data() + 16)};
+}
+
+Result<raft::SnapshotMeta> decode_snapshot(std::string_view payload) {
+  if (payload.size() < 16) return internal_error("snapshot record is too short");
+  auto membership = raft::decode_membership(payload.substr(16));
+  if (!membership.is_ok()) {
+    return internal_error("snapshot record membership: " + membership.status().message());
+  }
+  return raft::SnapshotMeta{get_u64(payload.data()), get_u64(payload.data() + 8),
+                            std::move(membership).value()};
+}
+
+}  // namespace neuroplex::wal

@@ -1,0 +1,51 @@
+// IoEngine: how the log thread issues its writes — io_uring (a write linked with an fdatasync,
+// several writes in flight) or plain pwrite + fdatasync. The log thread owns the engine; only
+// wake() may be called from other threads.
+//
+// Contract: submit() queues one write of `size` bytes at `offset` (the bytes must stay valid
+// until it completes) and, when `sync`, an fdatasync ordered after that write. Each submit yields
+// exactly one completion with its tag and 0 or an errno, returned by a later wait(). Completions
+// may arrive out of submission order; the caller orders acknowledgements.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/log/log.h"
+
+namespace neuroplex::wal {
+
+struct IoCompletion {
+  std::uint64_t tag = 0;
+  int error = 0;  // 0 or an errno
+};
+
+class IoEngine {
+ public:
+  virtual ~IoEngine() = default;
+  virtual IoEngineKind kind() const = 0;
+  // How many submits may be outstanding at once.
+  virtual int max_in_flight() const = 0;
+  virtual void submit(int fd, std::uint64_t offset, const char* data, std::size_t size, bool sync,
+                      std::uint64_t tag) = 0;
+  // Blocks until at least one completion is ready or wake() is called; appends what completed.
+  virtual void wait(std::vector<IoCompletion>& completed) = 0;
+  // Thread-safe: makes a blocked or the next wait() return.
+  virtual void wake() = 0;
+};
+
+// The engine to use: io_uring when asked for and the kernel allows it (a ring is set up and a
+// probe write + fdatasync round trip succeeds on `probe_fd`), else sync with a `warn` line.
+std::unique_ptr<IoEngine> make_io_engine(IoEngineKind wanted, int probe_fd,
+                                         const std::function<void(const std::string&)>& warn);
+
+std::unique_ptr<IoEngine> make_sync_engine();
+// nullptr with `why` set when io_uring cannot be used here.
+std::unique_ptr<IoEngine> make_uring_engine(int probe_fd, std::string& why);
+
+}  // namespace neuroplex::wal

@@ -1,0 +1,70 @@
+// The sync engine: the write and fdatasync run on the log thread inside submit(); wait() hands
+// back the finished completion, or sleeps until wake() when there is none.
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+
+#include "storage/log/io_engine.h"
+#include "storage/log/segment_file.h"
+
+namespace neuroplex::wal {
+namespace {
+
+class SyncEngine final : public IoEngine {
+ public:
+  IoEngineKind kind() const override { return IoEngineKind::kSync; }
+  int max_in_flight() const override { return 1; }
+
+  void submit(int fd, std::uint64_t offset, const char* data, std::size_t size, bool sync,
+              std::uint64_t tag) override {
+    int error = write_fully(fd, data, size, offset);
+    if (error == 0 && sync) {
+      while (::fdatasync(fd) != 0) {
+        if (errno != EINTR) {
+          error = errno;
+          break;
+        }
+      }
+    }
+    done_.push_back({tag, error});
+  }
+
+  void wait(std::vector<IoCompletion>& completed) override {
+    if (done_.empty()) {
+      std::unique_lock lock(mutex_);
+      woken_.wait(lock, [&] { return wake_pending_; });
+      wake_pending_ = false;
+    }
+    completed.insert(completed.end(), done_.begin(), done_.end());
+    done_.clear();
+  }
+
+  void wake() override {
+    std::lock_guard lock(mutex_);
+    wake_pending_ = true;
+    woken_.notify_one();
+  }
+
+ private:
+  std::vector<IoCompletion> done_;  // log thread only
+  std::mutex mutex_;
+  std::condition_variable woken_;
+  bool wake_pending_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<IoEngine> make_sync_engine() { return std::make_unique<SyncEngine>(); }
+
+std::unique_ptr<IoEngine> make_io_engine(IoEngineKind wanted, int probe_fd,
+                                         const std::function<void(const std::string&)>& warn) {
+  if (wanted == IoEngineKind::kSync) return make_sync_engine();
+  std::string why;
+  if (auto uring = make_uring_engine(probe_fd, why)) return uring;
+  warn("io_uring is unavailable (" + why + "); the log uses the sync engine");
+  return make_sync_engine();
+}
+
+}  // namespace neuroplex::wal

@@ -1,0 +1,168 @@
+// The io_uring engine: each submit is a write SQE linked (IOSQE_IO_LINK) to an fdatasync SQE, so
+// the kernel starts the sync only after the write; up to two such pairs are in flight, so the
+// log thread encodes and submits the next group while the previous one syncs. An eventfd read
+// kept armed in the ring lets wake() interrupt the wait.
+#include <liburing.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "storage/log/io_engine.h"
+
+namespace neuroplex::wal {
+namespace {
+
+constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};
+constexpr unsigned kRingEntries = 16;
+
+class UringEngine final : public IoEngine {
+ public:
+  ~UringEngine() override {
+    if (ring_ready_) io_uring_queue_exit(&ring_);
+    if (event_fd_ >= 0) ::close(event_fd_);
+  }
+
+  // Sets up the ring and the wake-up eventfd and proves an fdatasync round trip on probe_fd.
+  bool start(int probe_fd, std::string& why) {
+    io_uring_params params{};
+    params.flags = IORING_SETUP_COOP_TASKRUN;
+    int result = io_uring_queue_init_params(kRingEntries, &ring_, &params);
+    if (result == -EINVAL) result = io_uring_queue_init(kRingEntries, &ring_, 0);
+    if (result < 0) {
+      why = std::string("io_uring_setup: ") + std::strerror(-result);
+      return false;
+    }
+    ring_ready_ = true;
+    event_fd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (event_fd_ < 0) {
+      why = std::string("eventfd: ") + std::strerror(errno);
+      return false;
+    }
+    return probe(probe_fd, why) && arm_wake(why);
+  }
+
+  IoEngineKind kind() const override { return IoEngineKind::kUring; }
+  int max_in_flight() const override { return 2; }
+
+  void submit(int fd, std::uint64_t offset, const char* data, std::size_t size, bool sync,
+              std::uint64_t tag) override {
+    io_uring_sqe* write = io_uring_get_sqe(&ring_);
+    io_uring_prep_write(write, fd, data, static_cast<unsigned>(size), offset);
+    io_uring_sqe_set_data64(write, tag);
+    pending_[tag] = {sync ? 2 : 1, false, 0, size};
+    if (sync) {
+      write->flags |= IOSQE_IO_LINK;
+      io_uring_sqe* fsync = io_uring_get_sqe(&ring_);
+      io_uring_prep_fsync(fsync, fd, IORING_FSYNC_DATASYNC);
+      io_uring_sqe_set_data64(fsync, tag);
+    }
+    io_uring_submit(&ring_);
+  }
+
+  void wait(std::vector<IoCompletion>& completed) override {
+    int result = io_uring_submit_and_wait(&ring_, 1);
+    if (result < 0 && result != -EINTR) fail_all(-result, completed);
+    io_uring_cqe* cqe = nullptr;
+    unsigned head = 0;
+    unsigned seen = 0;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++seen;
+      on_cqe(io_uring_cqe_get_data64(cqe), cqe->res, completed);
+    }
+    io_uring_cq_advance(&ring_, seen);
+  }
+
+  void wake() override {
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
+  }
+
+ private:
+  struct Pending {
+    int remaining = 0;  // CQEs still to come: the write, and the fdatasync when linked
+    bool write_seen = false;
+    int error = 0;
+    std::size_t size = 0;
+  };
+
+  bool probe(int fd, std::string& why) {
+    io_uring_probe* ops = io_uring_get_probe_ring(&ring_);
+    bool supported = ops != nullptr && io_uring_opcode_supported(ops, IORING_OP_WRITE) &&
+                     io_uring_opcode_supported(ops, IORING_OP_FSYNC);
+    if (ops != nullptr) io_uring_free_probe(ops);
+    if (!supported) {
+      why = "the kernel's io_uring lacks write or fsync";
+      return false;
+    }
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+    io_uring_cqe* cqe = nullptr;
+    int result = io_uring_submit_and_wait(&ring_, 1);
+    if (result >= 0) result = io_uring_peek_cqe(&ring_, &cqe);
+    if (result >= 0) {
+      result = cqe->res;
+      io_uring_cqe_seen(&ring_, cqe);
+    }
+    if (result < 0) why = std::string("probe fdatasync: ") + std::strerror(-result);
+    return result >= 0;
+  }
+
+  bool arm_wake(std::string& why) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) {
+      why = "ring full";
+      return false;
+    }
+    io_uring_prep_read(sqe, event_fd_, &wake_counter_, sizeof wake_counter_, 0);
+    io_uring_sqe_set_data64(sqe, kWakeTag);
+    return io_uring_submit(&ring_) >= 0;
+  }
+
+  void on_cqe(std::uint64_t tag, int res, std::vector<IoCompletion>& completed) {
+    if (tag == kWakeTag) {
+      std::string ignored;
+      arm_wake(ignored);
+      return;
+    }
+    auto it = pending_.find(tag);
+    if (it == pending_.end()) return;
+    Pending& pending = it->second;
+    int error = res < 0 ? -res : 0;
+    // Linked SQEs complete in order, so a pair's first CQE is the write's. A short write is an
+    // I/O error: the segment is preallocated, so only a failing device shortens it. A failed
+    // write cancels the linked fdatasync (-ECANCELED), which keeps the first error.
+    if (!pending.write_seen) {
+      pending.write_seen = true;
+      if (res >= 0 && static_cast<std::size_t>(res) != pending.size) error = EIO;
+    }
+    if (pending.error == 0) pending.error = error;
+    if (--pending.remaining == 0) {
+      completed.push_back({tag, pending.error});
+      pending_.erase(it);
+    }
+  }
+
+  void fail_all(int error, std::vector<IoCompletion>& completed) {
+    for (auto& [tag, pending] : pending_) completed.push_back({tag, error});
+    pending_.clear();
+  }
+
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  int event_fd_ = -1;
+  std::uint64_t wake_counter_ = 0;
+  std::unordered_map<std::uint64_t, Pending> pending_;
+};
+
+}  // namespace
+
+std::unique_ptr<IoEngine> make_uring_engine(int probe_fd, std::string& why) {
+  auto engine = std::make_unique<UringEngine>();
+  if (!engine->start(probe_fd, why)) return nullptr;
+  return engine;
+}
+
+}  // namespace neuroplex::wal
