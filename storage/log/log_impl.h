@@ -103,7 +103,8 @@ class Log::Impl {
   std::uint64_t tail_offset_ = 0;
   std::uint64_t next_write_seq_ = 1;
   std::uint64_t durable_through_ = 0;
-  std::deque<Write> in_flight_;
+  std::deque<Write> in_flight_;  // issued, not yet acknowledged, in write order
+  int outstanding_ = 0;          // submitted to the engine, not yet completed
   std::future<Result<int>> next_segment_;
 };
 

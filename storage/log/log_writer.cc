@@ -46,6 +46,9 @@ void Log::Impl::append(AppendRequest request, AppendCallback done) {
   if (sleeping_) engine_->wake();
 }
 
+// One loop turn: fail queued requests after a failure; else issue a write when the engine has
+// room (then acknowledge what completed earlier, so callbacks overlap the new write's I/O); else
+// acknowledge; else wait for a completion or a new request.
 void Log::Impl::run() {
   std::vector<IoCompletion> completed;
   while (true) {
@@ -54,36 +57,32 @@ void Log::Impl::run() {
     Status failure;
     {
       std::lock_guard lock(queue_mutex_);
+      sleeping_ = false;
       if (!failure_.is_ok() && !queue_.empty()) {
         failure = failure_;
         refused.assign(std::make_move_iterator(queue_.begin()),
                        std::make_move_iterator(queue_.end()));
         queue_.clear();
-      } else if (!queue_.empty() &&
-                 in_flight_.size() < static_cast<std::size_t>(engine_->max_in_flight())) {
+      } else if (!queue_.empty() && outstanding_ < engine_->max_in_flight()) {
         requests = take_requests_locked();
       } else if (stopping_ && queue_.empty() && in_flight_.empty()) {
         return;
-      } else {
+      } else if (in_flight_.empty() || !in_flight_.front().completed) {
         sleeping_ = true;
       }
     }
     if (!refused.empty()) {
       for (Pending& pending : refused) pending.done(failure);
-      continue;
-    }
-    if (!requests.empty()) {
+    } else if (!requests.empty()) {
       issue(std::move(requests));
-      continue;
+      acknowledge_in_order();
+    } else if (!in_flight_.empty() && in_flight_.front().completed) {
+      acknowledge_in_order();
+    } else {
+      completed.clear();
+      engine_->wait(completed);
+      for (const IoCompletion& completion : completed) on_completed(completion);
     }
-    completed.clear();
-    engine_->wait(completed);
-    {
-      std::lock_guard lock(queue_mutex_);
-      sleeping_ = false;
-    }
-    for (const IoCompletion& completion : completed) on_completed(completion);
-    acknowledge_in_order();
   }
 }
 
@@ -149,6 +148,7 @@ void Log::Impl::issue(std::vector<Pending> requests) {
     acknowledge_in_order();
     return;
   }
+  ++outstanding_;
   engine_->submit(fds_.at(queued.segment), offset, queued.bytes.data(), queued.bytes.size(),
                   queued.sync, queued.seq);
 }
@@ -225,6 +225,7 @@ void Log::Impl::on_completed(const IoCompletion& completion) {
     if (write.seq != completion.tag) continue;
     write.completed = true;
     write.error = completion.error != 0 ? completion.error : write.injected_error;
+    --outstanding_;
     return;
   }
 }

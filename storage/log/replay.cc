@@ -51,11 +51,29 @@ class Replayer {
                             std::to_string(out_.snapshot.index + 1) + " to " +
                             std::to_string(out_.index.first() - 1));
     }
+    normalize_hard_state();
     out_.report.segments = out_.segments.size();
     return std::move(out_);
   }
 
  private:
+  // A write's records are entries first, hard state last, so a torn write can leave entries of
+  // a term the surviving hard state has not reached. No vote in that term was ever durable (it
+  // would have been written in an earlier, complete write), so the node may take the term with
+  // no vote. Commit cannot pass the log for the same reason; the clamp is a guard.
+  void normalize_hard_state() {
+    raft::HardState& state = out_.hard_state;
+    const EntryLocation* last = out_.index.find(out_.index.last());
+    if (last != nullptr && last->term > state.term)
+      state = {last->term, raft::kNoNode, state.commit};
+    raft::Index highest = std::max(out_.index.last(), out_.snapshot.index);
+    if (state.commit > highest) {
+      warn_("hard state commit " + std::to_string(state.commit) + " is past the log's last index " +
+            std::to_string(highest) + "; using " + std::to_string(highest));
+      state.commit = highest;
+    }
+  }
+
   std::uint64_t seq() const { return segments_[position_]; }
   std::string where(std::uint64_t offset) const {
     return segment_path(dir_, seq()) + ":" + std::to_string(offset);

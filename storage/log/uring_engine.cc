@@ -45,7 +45,7 @@ class UringEngine final : public IoEngine {
   }
 
   IoEngineKind kind() const override { return IoEngineKind::kUring; }
-  int max_in_flight() const override { return 2; }
+  int max_in_flight() const override { return 1; }
 
   void submit(int fd, std::uint64_t offset, const char* data, std::size_t size, bool sync,
               std::uint64_t tag) override {
