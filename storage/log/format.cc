@@ -155,15 +155,23 @@ Result<BatchHeader> decode_batch(std::string_view payload) {
                      get_u32(payload.data() + 16)};
 }
 
-Result<raft::Entry> decode_entry(std::string_view payload) {
+Result<EntryHeader> decode_entry_header(std::string_view payload) {
   if (payload.size() < 17) return internal_error("entry record is too short");
-  auto type = static_cast<unsigned char>(payload[16]);
-  if (type > 1) return internal_error("entry record has unknown entry type");
-  raft::Entry entry{get_u64(payload.data()), get_u64(payload.data() + 8),
-                    static_cast<raft::EntryType>(type), std::string(payload.substr(17))};
-  if (entry.index == 0 || entry.term == 0)
+  if (static_cast<unsigned char>(payload[16]) > 1) {
+    return internal_error("entry record has unknown entry type");
+  }
+  EntryHeader header{get_u64(payload.data()), get_u64(payload.data() + 8)};
+  if (header.index == 0 || header.term == 0) {
     return internal_error("entry record has index or term 0");
-  return entry;
+  }
+  return header;
+}
+
+Result<raft::Entry> decode_entry(std::string_view payload) {
+  auto header = decode_entry_header(payload);
+  if (!header.is_ok()) return header.status();
+  return raft::Entry{header->index, header->term, static_cast<raft::EntryType>(payload[16]),
+                     std::string(payload.substr(17))};
 }
 
 Result<raft::HardState> decode_hard_state(std::string_view payload) {

@@ -75,6 +75,12 @@ ParseResult parse_record(std::string_view bytes, std::size_t max_payload_bytes);
 
 Result<BatchHeader> decode_batch(std::string_view payload);
 Result<raft::Entry> decode_entry(std::string_view payload);
+// An entry record's index, term and type without copying its data.
+struct EntryHeader {
+  raft::Index index = 0;
+  raft::Term term = 0;
+};
+Result<EntryHeader> decode_entry_header(std::string_view payload);
 Result<raft::HardState> decode_hard_state(std::string_view payload);
 Result<raft::SnapshotMeta> decode_snapshot(std::string_view payload);
 

@@ -51,21 +51,16 @@ class Replayer {
                             std::to_string(out_.snapshot.index + 1) + " to " +
                             std::to_string(out_.index.first() - 1));
     }
-    normalize_hard_state();
+    clamp_commit();
     out_.report.segments = out_.segments.size();
     return std::move(out_);
   }
 
  private:
-  // A write's records are entries first, hard state last, so a torn write can leave entries of
-  // a term the surviving hard state has not reached. No vote in that term was ever durable (it
-  // would have been written in an earlier, complete write), so the node may take the term with
-  // no vote. Commit cannot pass the log for the same reason; the clamp is a guard.
-  void normalize_hard_state() {
+  // Commit cannot pass the log: writes are replayed whole, and a request's entries precede its
+  // hard state. The clamp is a guard against a log cut by repair.
+  void clamp_commit() {
     raft::HardState& state = out_.hard_state;
-    const EntryLocation* last = out_.index.find(out_.index.last());
-    if (last != nullptr && last->term > state.term)
-      state = {last->term, raft::kNoNode, state.commit};
     raft::Index highest = std::max(out_.index.last(), out_.snapshot.index);
     if (state.commit > highest) {
       warn_("hard state commit " + std::to_string(state.commit) + " is past the log's last index " +
@@ -88,13 +83,14 @@ class Replayer {
                                                       : header_seq.status().message());
     }
     out_.segments.push_back(seq());
-    write_end_ = kSegmentHeaderBytes;
+    write_start_ = write_end_ = kSegmentHeaderBytes;
     std::size_t max_payload = bytes.size() / 2;
     std::uint64_t offset = kSegmentHeaderBytes;
     while (true) {
       ParseResult parsed = parse_record(bytes.substr(offset), max_payload);
       if (parsed.outcome == ParseOutcome::kEnd) {
         if (offset < write_end_) return on_bad_record(bytes, offset, "write ends early");
+        commit_write();
         if (nonzero_end(bytes) > offset) {
           return on_bad_record(bytes, offset, "zero record header followed by data");
         }
@@ -102,7 +98,7 @@ class Replayer {
         return Status::ok();
       }
       if (parsed.outcome == ParseOutcome::kBad) return on_bad_record(bytes, offset, parsed.problem);
-      if (std::string problem = apply(parsed.record, offset, bytes.size()); !problem.empty()) {
+      if (std::string problem = stage(parsed.record, offset, bytes.size()); !problem.empty()) {
         return on_bad_record(bytes, offset, problem);
       }
       ++out_.report.records;
@@ -110,8 +106,10 @@ class Replayer {
     }
   }
 
-  // Applies one valid record; returns a problem when it breaks the framing rules.
-  std::string apply(const RecordView& record, std::uint64_t offset, std::uint64_t file_bytes) {
+  // Checks one valid record against the framing rules and stages it; the records of a write are
+  // applied together once the whole write has checked out (commit_write), so a damaged write is
+  // dropped whole. Returns a problem when the record breaks the rules.
+  std::string stage(const RecordView& record, std::uint64_t offset, std::uint64_t file_bytes) {
     bool at_write_start = offset == write_end_;
     if (at_write_start != (record.type == RecordType::kBatch)) {
       return at_write_start ? "expected a batch record" : "batch record inside a write";
@@ -125,42 +123,83 @@ class Replayer {
             offset + batch->write_bytes > file_bytes) {
           return "batch record out of sequence or too long";
         }
-        out_.last_batch_seq = batch->seq;
+        commit_write();
+        write_seq_ = batch->seq;
+        write_start_ = offset;
         write_end_ = offset + batch->write_bytes;
         return {};
       }
       case RecordType::kEntry: {
-        auto entry = decode_entry(record.payload);
+        auto entry = decode_entry_header(record.payload);
         if (!entry.is_ok()) return entry.status().message();
-        if (entry->index > out_.snapshot.index) {
-          out_.index.put(entry->index,
-                         {seq(), offset, static_cast<std::uint32_t>(record.size), entry->term});
-        }
+        staged_.push_back(
+            Staged{RecordType::kEntry,
+                   entry->index,
+                   {seq(), offset, static_cast<std::uint32_t>(record.size), entry->term},
+                   {},
+                   {}});
         return {};
       }
       case RecordType::kHardState: {
         auto state = decode_hard_state(record.payload);
         if (!state.is_ok()) return state.status().message();
-        out_.hard_state = *state;
+        staged_.push_back(Staged{RecordType::kHardState, 0, {}, *state, {}});
         return {};
       }
       case RecordType::kSnapshot: {
         auto snapshot = decode_snapshot(record.payload);
         if (!snapshot.is_ok()) return snapshot.status().message();
-        apply_snapshot(out_.index, out_.snapshot, std::move(snapshot).value());
+        staged_.push_back(Staged{RecordType::kSnapshot, 0, {}, {}, std::move(snapshot).value()});
         return {};
       }
     }
     return "unknown record type";
   }
 
+  // Applies the staged records of the write that just checked out, in order.
+  void commit_write() {
+    if (write_seq_ == out_.last_batch_seq) return;
+    out_.last_batch_seq = write_seq_;
+    for (Staged& record : staged_) {
+      switch (record.type) {
+        case RecordType::kEntry:
+          if (record.index > out_.snapshot.index) out_.index.put(record.index, record.location);
+          break;
+        case RecordType::kHardState:
+          out_.hard_state = record.hard_state;
+          break;
+        case RecordType::kSnapshot:
+          apply_snapshot(out_.index, out_.snapshot, std::move(record.snapshot));
+          break;
+        case RecordType::kBatch:
+          break;
+      }
+    }
+    staged_.clear();
+  }
+
   // A damaged record at `offset`: a torn tail when no later write acknowledges its write.
   Status on_bad_record(std::string_view bytes, std::uint64_t offset, const std::string& problem) {
-    std::uint64_t write = offset >= write_end_ ? out_.last_batch_seq + 1 : out_.last_batch_seq;
+    if (offset == write_end_) commit_write();  // the damage follows a complete write
+    if (offset == write_end_) {
+      auto unused = is_unused_tail();
+      if (!unused.is_ok()) return unused.status();
+      if (*unused) {
+        warn_("ignoring damaged bytes in the unused end of " + where(offset) + " (" + problem +
+              "); the next segment continues with the next write");
+        out_.tail_offset = offset;
+        return Status::ok();
+      }
+    }
+    // The damaged write: the one in progress, or the next one when the damage sits where a
+    // write ended. Its records are dropped and the log is cut where it starts.
+    std::uint64_t write = offset >= write_end_ ? out_.last_batch_seq + 1 : write_seq_;
     auto acknowledged = acknowledged_after(bytes, offset + 1, write);
     if (!acknowledged.is_ok()) return acknowledged.status();
-    Cut cut{seq(), offset, std::max<std::uint64_t>(offset, nonzero_end(bytes)), later_segments()};
-    out_.tail_offset = offset;
+    staged_.clear();
+    std::uint64_t cut_at = offset >= write_end_ ? offset : write_start_;
+    Cut cut{seq(), cut_at, std::max<std::uint64_t>(cut_at, nonzero_end(bytes)), later_segments()};
+    out_.tail_offset = cut_at;
     if (*acknowledged) {
       std::string message =
           "log corruption at " + where(offset) + ": " + problem + "; acknowledged writes follow it";
@@ -173,9 +212,10 @@ class Replayer {
       out_.report.repaired_at = where(offset);
     } else {
       warn_("torn tail at " + where(offset) + " (" + problem + "): dropping " +
-            std::to_string(cut.zero_end - offset) + " unacknowledged bytes");
+            std::to_string(cut.zero_end - cut_at) + " unacknowledged bytes from offset " +
+            std::to_string(cut_at));
       out_.report.torn_at = where(offset);
-      out_.report.torn_bytes_truncated = cut.zero_end - offset + 0;
+      out_.report.torn_bytes_truncated = cut.zero_end - cut_at;
     }
     out_.cut = std::move(cut);
     return Status::ok();
@@ -204,6 +244,22 @@ class Replayer {
     return Status::ok();
   }
 
+  // Damage at a write boundary of a segment that is not the last lies in space no write used
+  // when the next segment starts with the very next write.
+  Result<bool> is_unused_tail() const {
+    if (position_ + 1 >= segments_.size()) return false;
+    auto next = read_whole_file(segment_path(dir_, segments_[position_ + 1]));
+    if (!next.is_ok()) return next.status();
+    std::string_view bytes = *next;
+    if (bytes.size() < kSegmentHeaderBytes + kBatchRecordBytes) return false;
+    ParseResult parsed = parse_record(bytes.substr(kSegmentHeaderBytes, kBatchRecordBytes), 20);
+    if (parsed.outcome != ParseOutcome::kRecord || parsed.record.type != RecordType::kBatch) {
+      return false;
+    }
+    auto batch = decode_batch(parsed.record.payload);
+    return batch.is_ok() && batch->seq == out_.last_batch_seq + 1;
+  }
+
   Result<bool> acknowledged_after(std::string_view bytes, std::uint64_t from, std::uint64_t write) {
     if (acknowledges(bytes, from, write)) return true;
     for (std::size_t i = position_ + 1; i < segments_.size(); ++i) {
@@ -223,7 +279,18 @@ class Replayer {
   bool repair_;
   const std::function<void(const std::string&)>& warn_;
   std::size_t position_ = 0;
+  // The write being checked: its sequence number, extent and staged records.
+  struct Staged {
+    RecordType type;
+    raft::Index index;
+    EntryLocation location;
+    raft::HardState hard_state;
+    raft::SnapshotMeta snapshot;
+  };
+  std::uint64_t write_seq_ = 0;
+  std::uint64_t write_start_ = kSegmentHeaderBytes;
   std::uint64_t write_end_ = kSegmentHeaderBytes;
+  std::vector<Staged> staged_;
   Replayed out_;
 };
 
