@@ -1,11 +1,12 @@
-// IoEngine: how the log thread issues its writes — io_uring (a write linked with an fdatasync,
-// several writes in flight) or plain pwrite + fdatasync. The log thread owns the engine; only
-// wake() may be called from other threads.
+// IoEngine: how the log thread issues its writes — io_uring (a write linked with an fdatasync)
+// or plain pwrite + fdatasync.
 //
-// Contract: submit() queues one write of `size` bytes at `offset` (the bytes must stay valid
+// Contract: submit() starts one write of `size` bytes at `offset` (the bytes must stay valid
 // until it completes) and, when `sync`, an fdatasync ordered after that write. Each submit yields
-// exactly one completion with its tag and 0 or an errno, returned by a later wait(). Completions
-// may arrive out of submission order; the caller orders acknowledgements.
+// exactly one completion with its tag and 0 or an errno, returned by a later wait(). The log keeps
+// one submit outstanding at a time: its group commit gathers everything that queues meanwhile.
+//
+// Thread safety: owned and used by the log thread only.
 #pragma once
 
 #include <cstddef>
@@ -29,14 +30,10 @@ class IoEngine {
  public:
   virtual ~IoEngine() = default;
   virtual IoEngineKind kind() const = 0;
-  // How many submits may be outstanding at once.
-  virtual int max_in_flight() const = 0;
   virtual void submit(int fd, std::uint64_t offset, const char* data, std::size_t size, bool sync,
                       std::uint64_t tag) = 0;
-  // Blocks until at least one completion is ready or wake() is called; appends what completed.
+  // Blocks until the outstanding submit completes; appends its completion.
   virtual void wait(std::vector<IoCompletion>& completed) = 0;
-  // Thread-safe: makes a blocked or the next wait() return.
-  virtual void wake() = 0;
 };
 
 // The engine to use: io_uring when asked for and the kernel allows it (a ring is set up and a

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -129,11 +130,9 @@ Log::Impl::~Impl() {
   {
     std::lock_guard lock(queue_mutex_);
     stopping_ = true;
+    request_queued_.notify_one();
   }
-  if (thread_.joinable()) {
-    engine_->wake();
-    thread_.join();
-  }
+  if (thread_.joinable()) thread_.join();
   if (next_segment_.valid()) {
     auto fd = next_segment_.get();
     if (fd.is_ok()) ::close(*fd);
@@ -186,6 +185,7 @@ Result<std::vector<raft::Entry>> Log::Impl::entries(raft::Index lo, raft::Index 
   std::string record;
   for (raft::Index i = lo; i < hi; ++i) {
     const EntryLocation* at = index_.find(i);
+    assert(at != nullptr && "the range was checked against the index");
     std::string path = segment_path(options_.dir, at->segment);
     record.resize(at->size);
     ssize_t n =
@@ -269,6 +269,7 @@ Result<CheckResult> check_log(const std::string& dir) {
   Result<std::string> bytes = std::string();
   for (raft::Index i = index.first(); i <= index.last(); ++i) {
     const EntryLocation* at = index.find(i);
+    assert(at != nullptr && "replay leaves a contiguous index");
     if (at->segment != loaded_segment) {
       bytes = read_whole_file(segment_path(dir, at->segment));
       if (!bytes.is_ok()) return bytes.status();

@@ -3,7 +3,7 @@
 //   - log_writer.cc: the log thread — group commit, segment rollover, in-order acknowledgement,
 //     compaction and failure.
 //
-// Locking: queue_mutex_ guards the request queue, stopping_/sleeping_ and failure_; state_mutex_
+// Locking: queue_mutex_ guards the request queue, stopping_/idle_ and failure_; state_mutex_
 // guards what readers see (index_, hard_state_, snapshot_, fds_, stats_). Neither is held while
 // writing, syncing or running a callback. Everything else belongs to the log thread.
 #pragma once
@@ -87,8 +87,9 @@ class Log::Impl {
 
   mutable std::mutex queue_mutex_;
   std::deque<Pending> queue_;
+  std::condition_variable request_queued_;  // signalled by append() while the log thread idles
   bool stopping_ = false;
-  bool sleeping_ = false;
+  bool idle_ = false;
   Status failure_;
 
   mutable std::mutex state_mutex_;

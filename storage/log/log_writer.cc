@@ -43,12 +43,12 @@ void Log::Impl::append(AppendRequest request, AppendCallback done) {
     return;
   }
   queue_.push_back({std::move(request), std::move(done), Status::ok()});
-  if (sleeping_) engine_->wake();
+  if (idle_) request_queued_.notify_one();
 }
 
-// One loop turn: fail queued requests after a failure; else issue a write when the engine has
-// room (then acknowledge what completed earlier, so callbacks overlap the new write's I/O); else
-// acknowledge; else wait for a completion or a new request.
+// One loop turn: fail queued requests after a failure; else issue a write when none is
+// outstanding (then acknowledge the write that completed before, so its callbacks overlap the
+// new write's I/O); else acknowledge; else wait for the outstanding write or for a request.
 void Log::Impl::run() {
   std::vector<IoCompletion> completed;
   while (true) {
@@ -56,19 +56,21 @@ void Log::Impl::run() {
     std::vector<Pending> refused;
     Status failure;
     {
-      std::lock_guard lock(queue_mutex_);
-      sleeping_ = false;
+      std::unique_lock lock(queue_mutex_);
+      while (queue_.empty() && !stopping_ && in_flight_.empty()) {
+        idle_ = true;
+        request_queued_.wait(lock);
+        idle_ = false;
+      }
       if (!failure_.is_ok() && !queue_.empty()) {
         failure = failure_;
         refused.assign(std::make_move_iterator(queue_.begin()),
                        std::make_move_iterator(queue_.end()));
         queue_.clear();
-      } else if (!queue_.empty() && outstanding_ < engine_->max_in_flight()) {
+      } else if (!queue_.empty() && outstanding_ == 0) {
         requests = take_requests_locked();
       } else if (stopping_ && queue_.empty() && in_flight_.empty()) {
         return;
-      } else if (in_flight_.empty() || !in_flight_.front().completed) {
-        sleeping_ = true;
       }
     }
     if (!refused.empty()) {

@@ -1,10 +1,8 @@
 // The sync engine: the write and fdatasync run on the log thread inside submit(); wait() hands
-// back the finished completion, or sleeps until wake() when there is none.
+// back the finished completion.
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
-#include <mutex>
 
 #include "storage/log/io_engine.h"
 #include "storage/log/segment_file.h"
@@ -15,7 +13,6 @@ namespace {
 class SyncEngine final : public IoEngine {
  public:
   IoEngineKind kind() const override { return IoEngineKind::kSync; }
-  int max_in_flight() const override { return 1; }
 
   void submit(int fd, std::uint64_t offset, const char* data, std::size_t size, bool sync,
               std::uint64_t tag) override {
@@ -32,26 +29,12 @@ class SyncEngine final : public IoEngine {
   }
 
   void wait(std::vector<IoCompletion>& completed) override {
-    if (done_.empty()) {
-      std::unique_lock lock(mutex_);
-      woken_.wait(lock, [&] { return wake_pending_; });
-      wake_pending_ = false;
-    }
     completed.insert(completed.end(), done_.begin(), done_.end());
     done_.clear();
   }
 
-  void wake() override {
-    std::lock_guard lock(mutex_);
-    wake_pending_ = true;
-    woken_.notify_one();
-  }
-
  private:
-  std::vector<IoCompletion> done_;  // log thread only
-  std::mutex mutex_;
-  std::condition_variable woken_;
-  bool wake_pending_ = false;
+  std::vector<IoCompletion> done_;
 };
 
 }  // namespace

@@ -1,9 +1,6 @@
 // The io_uring engine: each submit is a write SQE linked (IOSQE_IO_LINK) to an fdatasync SQE, so
-// the kernel starts the sync only after the write; up to two such pairs are in flight, so the
-// log thread encodes and submits the next group while the previous one syncs. An eventfd read
-// kept armed in the ring lets wake() interrupt the wait.
+// the kernel starts the sync only after the write, in one io_uring_enter.
 #include <liburing.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,17 +12,15 @@
 namespace neuroplex::wal {
 namespace {
 
-constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};
-constexpr unsigned kRingEntries = 16;
+constexpr unsigned kRingEntries = 8;
 
 class UringEngine final : public IoEngine {
  public:
   ~UringEngine() override {
     if (ring_ready_) io_uring_queue_exit(&ring_);
-    if (event_fd_ >= 0) ::close(event_fd_);
   }
 
-  // Sets up the ring and the wake-up eventfd and proves an fdatasync round trip on probe_fd.
+  // Sets up the ring and proves an fdatasync round trip on probe_fd.
   bool start(int probe_fd, std::string& why) {
     io_uring_params params{};
     params.flags = IORING_SETUP_COOP_TASKRUN;
@@ -36,33 +31,42 @@ class UringEngine final : public IoEngine {
       return false;
     }
     ring_ready_ = true;
-    event_fd_ = ::eventfd(0, EFD_CLOEXEC);
-    if (event_fd_ < 0) {
-      why = std::string("eventfd: ") + std::strerror(errno);
-      return false;
-    }
-    return probe(probe_fd, why) && arm_wake(why);
+    return probe(probe_fd, why);
   }
 
   IoEngineKind kind() const override { return IoEngineKind::kUring; }
-  int max_in_flight() const override { return 1; }
 
   void submit(int fd, std::uint64_t offset, const char* data, std::size_t size, bool sync,
               std::uint64_t tag) override {
+    // The ring holds one pair at a time (the log keeps one write outstanding), so SQEs are
+    // always free; a failure to get or submit them is reported as this write's error.
     io_uring_sqe* write = io_uring_get_sqe(&ring_);
+    io_uring_sqe* fsync = (write != nullptr && sync) ? io_uring_get_sqe(&ring_) : nullptr;
+    if (write == nullptr || (sync && fsync == nullptr)) {
+      failed_.push_back({tag, EBUSY});
+      return;
+    }
     io_uring_prep_write(write, fd, data, static_cast<unsigned>(size), offset);
     io_uring_sqe_set_data64(write, tag);
-    pending_[tag] = {sync ? 2 : 1, false, 0, size};
-    if (sync) {
+    if (fsync != nullptr) {
       write->flags |= IOSQE_IO_LINK;
-      io_uring_sqe* fsync = io_uring_get_sqe(&ring_);
       io_uring_prep_fsync(fsync, fd, IORING_FSYNC_DATASYNC);
       io_uring_sqe_set_data64(fsync, tag);
     }
-    io_uring_submit(&ring_);
+    int submitted = io_uring_submit(&ring_);
+    if (submitted < 0) {
+      failed_.push_back({tag, -submitted});
+      return;
+    }
+    pending_[tag] = {sync ? 2 : 1, false, 0, size};
   }
 
   void wait(std::vector<IoCompletion>& completed) override {
+    if (!failed_.empty()) {
+      completed.insert(completed.end(), failed_.begin(), failed_.end());
+      failed_.clear();
+      return;
+    }
     int result = io_uring_submit_and_wait(&ring_, 1);
     if (result < 0 && result != -EINTR) fail_all(-result, completed);
     io_uring_cqe* cqe = nullptr;
@@ -73,11 +77,6 @@ class UringEngine final : public IoEngine {
       on_cqe(io_uring_cqe_get_data64(cqe), cqe->res, completed);
     }
     io_uring_cq_advance(&ring_, seen);
-  }
-
-  void wake() override {
-    std::uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
   }
 
  private:
@@ -98,6 +97,10 @@ class UringEngine final : public IoEngine {
       return false;
     }
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) {
+      why = "no submission queue entry";
+      return false;
+    }
     io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
     io_uring_cqe* cqe = nullptr;
     int result = io_uring_submit_and_wait(&ring_, 1);
@@ -110,23 +113,7 @@ class UringEngine final : public IoEngine {
     return result >= 0;
   }
 
-  bool arm_wake(std::string& why) {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (sqe == nullptr) {
-      why = "ring full";
-      return false;
-    }
-    io_uring_prep_read(sqe, event_fd_, &wake_counter_, sizeof wake_counter_, 0);
-    io_uring_sqe_set_data64(sqe, kWakeTag);
-    return io_uring_submit(&ring_) >= 0;
-  }
-
   void on_cqe(std::uint64_t tag, int res, std::vector<IoCompletion>& completed) {
-    if (tag == kWakeTag) {
-      std::string ignored;
-      arm_wake(ignored);
-      return;
-    }
     auto it = pending_.find(tag);
     if (it == pending_.end()) return;
     Pending& pending = it->second;
@@ -152,9 +139,8 @@ class UringEngine final : public IoEngine {
 
   io_uring ring_{};
   bool ring_ready_ = false;
-  int event_fd_ = -1;
-  std::uint64_t wake_counter_ = 0;
   std::unordered_map<std::uint64_t, Pending> pending_;
+  std::vector<IoCompletion> failed_;  // submits that never reached the kernel
 };
 
 }  // namespace
