@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/file_util.h"
 #include "storage/log/format.h"
 #include "storage/log/log_impl.h"
 #include "storage/log/replay.h"
@@ -40,7 +41,7 @@ Status perform_cut(const std::string& dir, const Cut& cut) {
       return errno_status(ErrorCode::kInternal, "cannot delete", path, errno);
     }
   }
-  return cut.delete_segments.empty() ? Status::ok() : fsync_directory(dir);
+  return cut.delete_segments.empty() ? Status::ok() : sync_dir(dir);
 }
 
 Result<Replayed> recover(const LogOptions& options) {
@@ -116,6 +117,7 @@ Status Log::Impl::start(int lock_fd) {
     auto fd = prepare_segment(options_.dir, 1, options_.segment_bytes);
     if (!fd.is_ok()) return fd.status();
     fds_[1] = *fd;
+    stats_.segments_created = 1;
     replayed->tail_offset = kSegmentHeaderBytes;
   }
   tail_segment_ = fds_.rbegin()->first;
@@ -271,7 +273,7 @@ Result<CheckResult> check_log(const std::string& dir) {
     const EntryLocation* at = index.find(i);
     assert(at != nullptr && "replay leaves a contiguous index");
     if (at->segment != loaded_segment) {
-      bytes = read_whole_file(segment_path(dir, at->segment));
+      bytes = read_segment(segment_path(dir, at->segment));
       if (!bytes.is_ok()) return bytes.status();
       loaded_segment = at->segment;
     }

@@ -22,6 +22,9 @@
 // in flight and every later one get an UNAVAILABLE Status naming the file and errno; nothing that
 // was not durable is ever reported durable. Reopen (restart the process) to recover.
 //
+// Refusals come the same way, in order, on the log thread: an invalid request (INVALID_ARGUMENT),
+// an entry over half a segment (TOO_LARGE), or any request once the log has failed (UNAVAILABLE).
+//
 // Thread safety: every public method may be called from any thread. Callbacks must not call
 // append_and_wait() (they run on the log thread) but may call append().
 #pragma once
@@ -54,8 +57,9 @@ using FaultHook = std::function<int(DiskOp op)>;
 
 struct LogOptions {
   std::string dir;
-  // Nominal segment size; segments are preallocated (zero-filled) to this size. A batch never
-  // spans segments, so one record can be at most segment_bytes / 2.
+  // Nominal segment size; segments are preallocated (zero-filled) to this size. A write never
+  // spans segments and is at most half a segment, so one entry can be at most about
+  // segment_bytes / 2 (TOO_LARGE otherwise); a larger request is split over several writes.
   std::uint64_t segment_bytes = std::uint64_t{64} << 20;
   IoEngineKind engine = IoEngineKind::kUring;
   // Corruption before the tail refuses open() unless this is set; then the log is truncated at

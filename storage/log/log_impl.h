@@ -66,6 +66,8 @@ class Log::Impl {
 
   // log_writer.cc
   void run();
+  std::size_t write_budget() const;
+  std::vector<Pending> split(AppendRequest request, AppendCallback done);
   std::vector<Pending> take_requests_locked();
   void issue(std::vector<Pending> requests);
   void encode(Write& write);

@@ -28,22 +28,50 @@ std::size_t batch_bucket(std::size_t requests) {
 
 }  // namespace
 
+// Room in one write for requests, after its Batch record and a segment's opening HardState and
+// Snapshot records (a membership of a few members; the slack is generous).
+std::size_t Log::Impl::write_budget() const { return max_write_bytes_ - kBatchRecordBytes - 4096; }
+
+// Queues the request; the log thread refuses it in order when it is invalid or the log failed.
+// A request larger than one write is split into consecutive parts: the snapshot goes first, the
+// hard state and the callback with the last part, so it is acknowledged once all are durable.
 void Log::Impl::append(AppendRequest request, AppendCallback done) {
-  Status refused = validate_entries(request.entries);
-  if (refused.is_ok() && request_bytes(request) + 2 * kBatchRecordBytes + 256 > max_write_bytes_) {
-    refused = too_large("append request of " + std::to_string(request_bytes(request)) +
-                        " bytes exceeds half the segment size");
+  Status verdict = validate_entries(request.entries);
+  for (const raft::Entry& entry : request.entries) {
+    if (verdict.is_ok() && entry_record_bytes(entry.data.size()) > write_budget()) {
+      verdict =
+          too_large("entry " + std::to_string(entry.index) + " of " +
+                    std::to_string(entry.data.size()) + " bytes exceeds half the segment size");
+    }
   }
-  std::unique_lock lock(queue_mutex_);
-  if (refused.is_ok() && stopping_) refused = unavailable("log is closing");
-  if (refused.is_ok() && !failure_.is_ok()) refused = failure_;
-  if (!refused.is_ok()) {
-    lock.unlock();
-    done(refused);
-    return;
+  std::vector<Pending> parts;
+  if (verdict.is_ok() && request_bytes(request) > write_budget()) {
+    parts = split(std::move(request), std::move(done));
+  } else {
+    parts.push_back({std::move(request), std::move(done), std::move(verdict)});
   }
-  queue_.push_back({std::move(request), std::move(done), Status::ok()});
+  std::lock_guard lock(queue_mutex_);
+  for (Pending& part : parts) queue_.push_back(std::move(part));
   if (idle_) request_queued_.notify_one();
+}
+
+std::vector<Log::Impl::Pending> Log::Impl::split(AppendRequest request, AppendCallback done) {
+  std::vector<Pending> parts;
+  AppendRequest part;
+  part.snapshot = std::move(request.snapshot);
+  part.sync = request.sync;
+  for (raft::Entry& entry : request.entries) {
+    if (!part.entries.empty() &&
+        request_bytes(part) + entry_record_bytes(entry.data.size()) > write_budget()) {
+      parts.push_back({std::move(part), [](const Status&) {}, Status::ok()});
+      part = AppendRequest{};
+      part.sync = request.sync;
+    }
+    part.entries.push_back(std::move(entry));
+  }
+  part.hard_state = request.hard_state;
+  parts.push_back({std::move(part), std::move(done), Status::ok()});
+  return parts;
 }
 
 // One loop turn: fail queued requests after a failure; else issue a write when none is
@@ -62,12 +90,12 @@ void Log::Impl::run() {
         request_queued_.wait(lock);
         idle_ = false;
       }
-      if (!failure_.is_ok() && !queue_.empty()) {
+      if (!failure_.is_ok() && !queue_.empty() && in_flight_.empty()) {
         failure = failure_;
         refused.assign(std::make_move_iterator(queue_.begin()),
                        std::make_move_iterator(queue_.end()));
         queue_.clear();
-      } else if (!queue_.empty() && outstanding_ == 0) {
+      } else if (failure_.is_ok() && !queue_.empty() && outstanding_ == 0) {
         requests = take_requests_locked();
       } else if (stopping_ && queue_.empty() && in_flight_.empty()) {
         return;
@@ -93,8 +121,9 @@ std::vector<Log::Impl::Pending> Log::Impl::take_requests_locked() {
   std::vector<Pending> taken;
   std::size_t bytes = 0;
   while (!queue_.empty()) {
-    std::size_t next = request_bytes(queue_.front().request);
-    if (!taken.empty() && bytes + next + 2 * kBatchRecordBytes + 256 > max_write_bytes_) break;
+    const Pending& front = queue_.front();
+    std::size_t next = front.verdict.is_ok() ? request_bytes(front.request) : 0;
+    if (!taken.empty() && bytes + next > write_budget()) break;
     bytes += next;
     taken.push_back(std::move(queue_.front()));
     queue_.pop_front();
@@ -174,7 +203,7 @@ void Log::Impl::encode(Write& write) {
   }
   for (Pending& pending : write.requests) {
     const AppendRequest& request = pending.request;
-    pending.verdict = check_request(request);
+    if (pending.verdict.is_ok()) pending.verdict = check_request(request);
     if (!pending.verdict.is_ok()) continue;
     write.sync = write.sync || request.sync;
     if (request.snapshot) {
@@ -276,7 +305,7 @@ void Log::Impl::delete_segments_below(std::uint64_t seq) {
 void Log::Impl::fail(const Status& failure) {
   std::lock_guard lock(queue_mutex_);
   if (failure_.is_ok()) {
-    failure_ = failure;
+    failure_ = unavailable(failure.message());
     options_.warn("log stopped: " + failure.message() + "; no further writes are acknowledged");
   }
 }

@@ -40,7 +40,7 @@ class Replayer {
 
   Result<Replayed> run() {
     for (position_ = 0; position_ < segments_.size() && !out_.cut; ++position_) {
-      auto bytes = read_whole_file(segment_path(dir_, segments_[position_]));
+      auto bytes = read_segment(segment_path(dir_, segments_[position_]));
       if (!bytes.is_ok()) return bytes.status();
       if (Status status = replay_segment(*bytes); !status.is_ok()) return status;
     }
@@ -208,6 +208,9 @@ class Replayer {
                               ". Repairing (neuroplex-log repair, or neuroplexd --repair-log) cuts "
                               "the log there and loses them.");
       }
+      if (cut_at == kSegmentHeaderBytes && out_.segments.size() == 1 && seq() > 1) {
+        return unrepairable(where(offset) + ": " + problem);
+      }
       warn_("repair: " + message + "; cutting the log there");
       out_.report.repaired_at = where(offset);
     } else {
@@ -229,6 +232,8 @@ class Replayer {
       return internal_error("log corruption in " + segment_path(dir_, seq()) + ": " + problem +
                             ". Repairing (neuroplex-log repair, or neuroplexd --repair-log) "
                             "deletes it and every later segment.");
+    } else if (out_.segments.empty() && seq() > 1) {
+      return unrepairable(segment_path(dir_, seq()) + ": " + problem);
     } else {
       warn_("repair: " + segment_path(dir_, seq()) + ": " + problem +
             "; deleting it and every later segment");
@@ -248,7 +253,7 @@ class Replayer {
   // when the next segment starts with the very next write.
   Result<bool> is_unused_tail() const {
     if (position_ + 1 >= segments_.size()) return false;
-    auto next = read_whole_file(segment_path(dir_, segments_[position_ + 1]));
+    auto next = read_segment(segment_path(dir_, segments_[position_ + 1]));
     if (!next.is_ok()) return next.status();
     std::string_view bytes = *next;
     if (bytes.size() < kSegmentHeaderBytes + kBatchRecordBytes) return false;
@@ -260,10 +265,19 @@ class Replayer {
     return batch.is_ok() && batch->seq == out_.last_batch_seq + 1;
   }
 
+  // The first write of the oldest segment says where the log starts (its snapshot); cutting it
+  // would leave a log that claims to start at 1 under a state machine that is far ahead.
+  Status unrepairable(const std::string& what) const {
+    return internal_error("log corruption at " + what +
+                          " cannot be repaired: it is in the first write of the oldest segment, "
+                          "which records where the log starts. Wipe this node's data directory "
+                          "and add it back to the cluster; it will catch up from the leader.");
+  }
+
   Result<bool> acknowledged_after(std::string_view bytes, std::uint64_t from, std::uint64_t write) {
     if (acknowledges(bytes, from, write)) return true;
     for (std::size_t i = position_ + 1; i < segments_.size(); ++i) {
-      auto later = read_whole_file(segment_path(dir_, segments_[i]));
+      auto later = read_segment(segment_path(dir_, segments_[i]));
       if (!later.is_ok()) return later.status();
       if (acknowledges(*later, kSegmentHeaderBytes, write)) return true;
     }

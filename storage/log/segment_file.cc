@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/file_util.h"
 #include "storage/log/format.h"
 
 namespace neuroplex::wal {
@@ -106,46 +106,15 @@ Result<int> prepare_segment(const std::string& dir, std::uint64_t seq, std::uint
     ::unlink(tmp.c_str());
     return errno_status(ErrorCode::kUnavailable, "cannot prepare segment", path, error);
   }
-  if (Status synced = fsync_directory(dir); !synced.is_ok()) {
+  if (Status synced = sync_dir(dir); !synced.is_ok()) {
     ::close(fd);
     return synced;
   }
   return fd;
 }
 
-Status fsync_directory(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_status(ErrorCode::kUnavailable, "cannot open directory", dir, errno);
-  int error = ::fsync(fd) == 0 ? 0 : errno;
-  ::close(fd);
-  if (error != 0)
-    return errno_status(ErrorCode::kUnavailable, "cannot fsync directory", dir, error);
-  return Status::ok();
-}
-
-Result<std::string> read_whole_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno_status(ErrorCode::kInternal, "cannot open", path, errno);
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) {
-    int error = errno;
-    ::close(fd);
-    return errno_status(ErrorCode::kInternal, "cannot stat", path, error);
-  }
-  std::string bytes(static_cast<std::size_t>(info.st_size), '\0');
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int error = n < 0 ? errno : EIO;
-      ::close(fd);
-      return errno_status(ErrorCode::kInternal, "cannot read", path, error);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return bytes;
+Result<std::string> read_segment(const std::string& path) {
+  return read_file(path, std::size_t{1} << 33);
 }
 
 int write_fully(int fd, const char* bytes, std::size_t size, std::uint64_t offset) {

@@ -30,10 +30,8 @@ Result<std::vector<std::uint64_t>> list_segments(const std::string& dir, bool re
 // .tmp file, fsynced, renamed and the directory fsynced. Returns an fd open for read and write.
 Result<int> prepare_segment(const std::string& dir, std::uint64_t seq, std::uint64_t size_bytes);
 
-Status fsync_directory(const std::string& dir);
-
-// The whole file at `path`.
-Result<std::string> read_whole_file(const std::string& path);
+// The whole segment file at `path`.
+Result<std::string> read_segment(const std::string& path);
 
 // pwrite of all of `bytes` at `offset` (retrying short writes); errno on failure, 0 on success.
 int write_fully(int fd, const char* bytes, std::size_t size, std::uint64_t offset);

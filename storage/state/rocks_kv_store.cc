@@ -7,6 +7,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -207,6 +208,29 @@ Status RocksKvStore::scan(Column column, std::string_view begin, std::string_vie
 Status RocksKvStore::sync_wal() {
   rocksdb::Status status = db_->FlushWAL(/*sync=*/true);
   if (!status.ok()) return from_rocks(status, "wal sync", dir_);
+  return Status::ok();
+}
+
+Status RocksKvStore::checkpoint(const std::string& target_dir) {
+  if (target_dir.empty()) return invalid_argument("checkpoint directory is empty");
+  std::error_code ec;
+  fs::path target = fs::absolute(target_dir, ec);  // RocksDB wants an absolute path
+  if (ec) return internal_error("cannot resolve '" + target_dir + "': " + ec.message());
+  if (fs::exists(fs::symlink_status(target, ec))) {
+    return invalid_argument("checkpoint target '" + target_dir + "' already exists");
+  }
+  NPX_RETURN_IF_ERROR(sync_wal());
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  rocksdb::Status status = db_->Flush(flush, handles_);
+  if (!status.ok()) return from_rocks(status, "flush", dir_);
+  rocksdb::Checkpoint* raw_checkpoint = nullptr;
+  status = rocksdb::Checkpoint::Create(db_.get(), &raw_checkpoint);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw_checkpoint);
+  if (!status.ok()) return from_rocks(status, "checkpoint", dir_);
+  // log_size_for_flush = 0: RocksDB flushes again if anything reached the WAL since our flush.
+  status = checkpoint->CreateCheckpoint(target.string(), /*log_size_for_flush=*/0);
+  if (!status.ok()) return from_rocks(status, "checkpoint to '" + target.string() + "'", dir_);
   return Status::ok();
 }
 

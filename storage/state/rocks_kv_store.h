@@ -11,6 +11,9 @@
 // batches. sync_wal() forces durability when it matters (before a snapshot is published or the
 // Raft log is truncated).
 //
+// Checkpoints: checkpoint() writes an openable, self-contained copy of the store into a new
+// directory (the data of a state snapshot, see docs/snapshots.md).
+//
 // Errors: every RocksDB failure becomes a Status (kInternal for corruption and I/O errors, with
 // the RocksDB message and the store path); nothing throws or aborts on bad input or bad files.
 //
@@ -73,6 +76,15 @@ class RocksKvStore final : public KvStore {
 
   // Makes every completed write durable (fsyncs the WAL).
   Status sync_wal();
+
+  // Writes a RocksDB checkpoint of the current contents into `target_dir`, which must not exist
+  // (INVALID_ARGUMENT otherwise) and whose parent must. The WAL is synced and every column family
+  // flushed first, so the checkpoint holds every completed write in its SST files and opens on
+  // its own. SST files are hard links when `target_dir` is on the store's filesystem (they are
+  // immutable), copies otherwise. Call it from the writer thread: a write racing with it may or
+  // may not be in the checkpoint. On failure a partial `target_dir` may remain; the caller removes
+  // it.
+  Status checkpoint(const std::string& target_dir);
 
   const std::string& dir() const { return dir_; }
 
