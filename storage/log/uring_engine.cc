@@ -22,10 +22,7 @@ class UringEngine final : public IoEngine {
 
   // Sets up the ring and proves an fdatasync round trip on probe_fd.
   bool start(int probe_fd, std::string& why) {
-    io_uring_params params{};
-    params.flags = IORING_SETUP_COOP_TASKRUN;
-    int result = io_uring_queue_init_params(kRingEntries, &ring_, &params);
-    if (result == -EINVAL) result = io_uring_queue_init(kRingEntries, &ring_, 0);
+    int result = io_uring_queue_init(kRingEntries, &ring_, 0);
     if (result < 0) {
       why = std::string("io_uring_setup: ") + std::strerror(-result);
       return false;
