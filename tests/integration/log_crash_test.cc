@@ -17,6 +17,7 @@
 
 #include "storage/log/log.h"
 #include "tests/integration/log_crash_workload.h"
+#include "tests/support/child_process.h"
 #include "tests/support/seed.h"
 
 namespace neuroplex {
@@ -25,26 +26,9 @@ namespace {
 namespace workload = neuroplex::testing::log_crash;
 using Clock = std::chrono::steady_clock;
 
-struct Child {
-  pid_t pid = -1;
-  int out_fd = -1;  // the child's stdout
-};
-
-Child start_writer(const std::string& dir, std::uint64_t seed, const char* engine) {
-  int fds[2];
-  if (::pipe(fds) != 0) return {};
-  std::string seed_text = std::to_string(seed);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    ::execl(NEUROPLEX_LOG_CRASH_WRITER, NEUROPLEX_LOG_CRASH_WRITER, dir.c_str(), seed_text.c_str(),
-            engine, static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  return {pid, fds[0]};
+testing::ChildProcess start_writer(const std::string& dir, std::uint64_t seed, const char* engine) {
+  return testing::spawn_with_stdout_pipe(NEUROPLEX_LOG_CRASH_WRITER,
+                                         {dir, std::to_string(seed), engine});
 }
 
 // What the children have reported acknowledged, over all of them.
@@ -118,23 +102,23 @@ TEST(LogCrash, AcknowledgedEntriesSurviveEveryKill) {
     SCOPED_TRACE("kill " + std::to_string(kill));
     const char* engine = kill % 2 == 0 ? "uring" : "sync";
     const raft::Index acked_before = acked.last;
-    Child child = start_writer(dir.string(), seed, engine);
+    testing::ChildProcess child = start_writer(dir.string(), seed, engine);
     ASSERT_GT(child.pid, 0);
     // One kill in six lands while the child opens the log (recovery itself interrupted).
     const bool during_startup = std::bernoulli_distribution(1.0 / 6)(rng);
     if (!during_startup) {
-      ASSERT_TRUE(drain(child.out_fd, acked, Clock::now() + std::chrono::seconds(30), "ready"))
+      ASSERT_TRUE(drain(child.stdout_fd, acked, Clock::now() + std::chrono::seconds(30), "ready"))
           << "the writer did not start";
       ++kills_mid_stream;
     }
     const int delay_us =
         std::uniform_int_distribution<int>(0, during_startup ? 5'000 : 40'000)(rng);
-    drain(child.out_fd, acked, Clock::now() + std::chrono::microseconds(delay_us));
+    drain(child.stdout_fd, acked, Clock::now() + std::chrono::microseconds(delay_us));
     ASSERT_EQ(::kill(child.pid, SIGKILL), 0);
     int wait_status = 0;
     ASSERT_EQ(::waitpid(child.pid, &wait_status, 0), child.pid);
-    drain(child.out_fd, acked, Clock::now() + std::chrono::seconds(5));  // up to EOF
-    ::close(child.out_fd);
+    drain(child.stdout_fd, acked, Clock::now() + std::chrono::seconds(5));  // up to EOF
+    ::close(child.stdout_fd);
     ASSERT_TRUE(WIFSIGNALED(wait_status))
         << "the writer exited by itself with status " << WEXITSTATUS(wait_status);
     if (acked.last > acked_before) ++kills_after_progress;

@@ -26,6 +26,7 @@
 #include "storage/snapshot/state_root.h"
 #include "storage/state/kv_dump.h"
 #include "storage/state/rocks_kv_store.h"
+#include "tests/support/child_process.h"
 #include "tests/support/seed.h"
 
 namespace neuroplex {
@@ -34,27 +35,11 @@ namespace {
 namespace fs = std::filesystem;
 constexpr std::uint64_t kSnapshots = 4;
 
-struct Worker {
-  pid_t pid = -1;
-  int report_fd = -1;
-};
-
-Worker start_worker(const std::string& root, const std::string& snapshots, std::uint64_t seed) {
-  int fds[2];
-  if (::pipe(fds) != 0) return {};
-  std::string count = std::to_string(kSnapshots);
-  std::string seed_text = std::to_string(seed);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    ::execl(NEUROPLEX_SNAPSHOT_CRASH_WORKER, NEUROPLEX_SNAPSHOT_CRASH_WORKER, root.c_str(),
-            snapshots.c_str(), count.c_str(), seed_text.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  return {pid, fds[0]};
+testing::ChildProcess start_worker(const std::string& root, const std::string& snapshots,
+                                   std::uint64_t seed) {
+  return testing::spawn_with_stdout_pipe(
+      NEUROPLEX_SNAPSHOT_CRASH_WORKER,
+      {root, snapshots, std::to_string(kSnapshots), std::to_string(seed)});
 }
 
 // Reads one report line (byte by byte, so nothing after it is consumed); "" at end of file.
@@ -128,9 +113,9 @@ TEST(SnapshotCrashTest, InstalledStateSurvivesEveryKill) {
 
   for (std::uint64_t kill = 0; kill < kills; ++kill) {
     SCOPED_TRACE("kill " + std::to_string(kill));
-    Worker worker = start_worker(root, snapshots, seed);
+    testing::ChildProcess worker = start_worker(root, snapshots, seed);
     ASSERT_GT(worker.pid, 0);
-    ASSERT_EQ(read_line(worker.report_fd), "start");
+    ASSERT_EQ(read_line(worker.stdout_fd), "start");
     // The first run calibrates: the window then spans about 2.5 install cycles (at most 200 ms,
     // which bounds the run time). One kill in five aims at the startup (open_current's cleanup,
     // RocksDB recovery).
@@ -143,8 +128,8 @@ TEST(SnapshotCrashTest, InstalledStateSurvivesEveryKill) {
     ASSERT_EQ(::kill(worker.pid, SIGKILL), 0);
     int wait_status = 0;
     ASSERT_EQ(::waitpid(worker.pid, &wait_status, 0), worker.pid);
-    std::vector<std::string> lines = read_all_lines(worker.report_fd);
-    ::close(worker.report_fd);
+    std::vector<std::string> lines = read_all_lines(worker.stdout_fd);
+    ::close(worker.stdout_fd);
     ASSERT_TRUE(WIFSIGNALED(wait_status))
         << "the worker exited by itself with status " << WEXITSTATUS(wait_status);
 

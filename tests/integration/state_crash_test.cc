@@ -15,32 +15,16 @@
 #include "storage/state/kv_dump.h"
 #include "storage/state/memory_kv_store.h"
 #include "storage/state/rocks_kv_store.h"
+#include "tests/support/child_process.h"
 #include "tests/support/seed.h"
 #include "tests/support/workload.h"
 
 namespace neuroplex {
 namespace {
 
-struct Writer {
-  pid_t pid = -1;
-  int ready_fd = -1;  // reads "ready\n" once the writer starts applying
-};
-
-Writer start_writer(const std::string& dir, std::uint64_t seed) {
-  int fds[2];
-  if (::pipe(fds) != 0) return {};
-  std::string seed_text = std::to_string(seed);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    ::execl(NEUROPLEX_STATE_CRASH_WRITER, NEUROPLEX_STATE_CRASH_WRITER, dir.c_str(),
-            seed_text.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  return {pid, fds[0]};
+// The writer prints "ready\n" once it starts applying.
+testing::ChildProcess start_writer(const std::string& dir, std::uint64_t seed) {
+  return testing::spawn_with_stdout_pipe(NEUROPLEX_STATE_CRASH_WRITER, {dir, std::to_string(seed)});
 }
 
 void wait_ready(int fd) {
@@ -66,17 +50,17 @@ TEST(StateCrash, StoreEqualsStateAtAppliedIndexAfterEveryKill) {
   std::uint64_t kills_mid_stream = 0;
 
   for (std::uint64_t kill = 0; kill < kills; ++kill) {
-    Writer writer = start_writer(dir.string(), seed);
+    testing::ChildProcess writer = start_writer(dir.string(), seed);
     pid_t pid = writer.pid;
     ASSERT_GT(pid, 0);
     // One kill in five lands while the writer opens RocksDB (recovery itself interrupted);
     // the rest land in the write stream — in applies, memtable flushes and compactions.
     bool during_startup = std::bernoulli_distribution(0.2)(rng);
-    if (!during_startup) wait_ready(writer.ready_fd);
+    if (!during_startup) wait_ready(writer.stdout_fd);
     std::this_thread::sleep_for(std::chrono::microseconds(
         std::uniform_int_distribution<int>(0, during_startup ? 5'000 : 30'000)(rng)));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    ::close(writer.ready_fd);
+    ::close(writer.stdout_fd);
     if (!during_startup) ++kills_mid_stream;
     int wait_status = 0;
     ASSERT_EQ(::waitpid(pid, &wait_status, 0), pid);
