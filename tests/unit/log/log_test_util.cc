@@ -14,17 +14,6 @@
 
 namespace neuroplex::wal::test {
 
-TempDir::TempDir() {
-  std::string pattern = ::testing::TempDir() + "npx_log_XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed for " << pattern;
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 std::string payload(raft::Index index, raft::Term term, std::size_t size) {
   std::string data(size, '\0');
   std::uint64_t x = index * 0x9E3779B97F4A7C15ULL ^ (term + 1) * 0xC2B2AE3D27D4EB4FULL;

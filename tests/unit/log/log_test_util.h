@@ -21,25 +21,14 @@
 
 #include "raft/types.h"
 #include "storage/log/log.h"
+#include "tests/support/temp_dir.h"
 
 namespace neuroplex::wal::test {
 
 namespace fs = std::filesystem;
+using neuroplex::testing::TempDir;
 
 inline constexpr std::uint64_t kKiB = 1024;
-
-// A fresh directory under the gtest temp dir (on the real disk), removed on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Entry contents are a function of (index, term, size), so any entry read back can be checked.
 std::string payload(raft::Index index, raft::Term term, std::size_t size);

@@ -22,32 +22,12 @@
 #include "storage/snapshot/receiver.h"
 #include "storage/state/kv_dump.h"
 #include "storage/state/rocks_kv_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace neuroplex::snapshot::test {
 
 namespace fs = std::filesystem;
-
-// A fresh directory under the test temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "npx_snap_XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed for " << pattern;
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
+using neuroplex::testing::TempDir;
 
 inline std::unique_ptr<storage::RocksKvStore> open_rocks(const std::string& dir) {
   auto store = storage::RocksKvStore::open(

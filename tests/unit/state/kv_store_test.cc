@@ -18,35 +18,15 @@
 #include "storage/state/kv_dump.h"
 #include "storage/state/memory_kv_store.h"
 #include "storage/state/rocks_kv_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace neuroplex::storage {
 namespace {
 
 namespace fs = std::filesystem;
+using neuroplex::testing::TempDir;
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 using namespace std::string_literals;
-
-// A fresh directory under the test temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = testing::TempDir() + "npx_state_XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed for " << pattern;
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
 
 std::unique_ptr<RocksKvStore> open_rocks(const std::string& dir) {
   Result<std::unique_ptr<RocksKvStore>> store = RocksKvStore::open(dir);
@@ -96,7 +76,7 @@ constexpr Column kAllColumns[] = {Column::kKv, Column::kVec, Column::kMeta, Colu
 
 enum class Impl { kMemory, kRocks };
 
-class KvStoreTest : public testing::TestWithParam<Impl> {
+class KvStoreTest : public ::testing::TestWithParam<Impl> {
  protected:
   void SetUp() override { store_ = make_store(dir_.sub("a")); }
 
@@ -295,8 +275,8 @@ TEST_P(KvStoreTest, DumpAllIsNotFooledByEmbeddedRecords) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(BothStores, KvStoreTest, testing::Values(Impl::kMemory, Impl::kRocks),
-                         [](const testing::TestParamInfo<Impl>& param_info) {
+INSTANTIATE_TEST_SUITE_P(BothStores, KvStoreTest, ::testing::Values(Impl::kMemory, Impl::kRocks),
+                         [](const ::testing::TestParamInfo<Impl>& param_info) {
                            return param_info.param == Impl::kMemory ? "Memory" : "Rocks";
                          });
 
@@ -392,7 +372,7 @@ TEST(RocksKvStoreTest, OpenOnForeignDirectoryFails) {
 TEST(RocksKvStoreTest, OpenWithCorruptCurrentFileFails) {
   for (const std::string& garbage :
        {"garbage"s, "MANIFEST-999999\n"s, ""s, "\0\xff\x13\x37\n"s, "../../etc/passwd\n"s}) {
-    SCOPED_TRACE(testing::PrintToString(garbage));
+    SCOPED_TRACE(::testing::PrintToString(garbage));
     TempDir dir;
     {
       std::unique_ptr<RocksKvStore> store = open_rocks(dir.path());
