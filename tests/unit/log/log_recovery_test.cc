@@ -60,12 +60,12 @@ DamageVerdict tear_last_write(const std::string& dir, Tear tear, std::mt19937_64
   const std::uint64_t start = tail.records[first].offset;
   while (true) {
     const std::uint64_t cut = start + 1 + rng() % (tail.end - start - 1);
-    if (tear == Tear::kZeroTail &&
-        bytes.find_first_not_of('\0', cut) >= static_cast<std::size_t>(tail.end)) {
-      continue;  // those bytes were zero already: nothing would be damaged
-    }
+    // Zeroing damages nothing before the first byte that was not zero already.
+    const std::uint64_t changed =
+        tear == Tear::kZeroTail ? bytes.find_first_not_of('\0', cut) : cut;
+    if (changed >= tail.end) continue;  // those bytes were zero already: nothing is damaged
     std::size_t record = first;
-    while (tail.records[record].end() <= cut) ++record;
+    while (tail.records[record].end() <= changed) ++record;
     if (tear == Tear::kTruncate) {
       fs::resize_file(tail.path, cut);
     } else {
