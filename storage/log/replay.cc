@@ -205,13 +205,16 @@ class Replayer {
           "log corruption at " + where(offset) + ": " + problem + "; acknowledged writes follow it";
       if (!repair_) {
         return internal_error(message +
-                              ". Repairing (neuroplex-log repair, or neuroplexd --repair-log) cuts "
-                              "the log there and loses them.");
+                              ". Repairing (neuroplex-log repair, or neuroplexd "
+                              "--repair-log) cuts the log at offset " +
+                              std::to_string(cut_at) +
+                              ", where that write starts, and loses everything after it.");
       }
       if (cut_at == kSegmentHeaderBytes && out_.segments.size() == 1 && seq() > 1) {
         return unrepairable(where(offset) + ": " + problem);
       }
-      warn_("repair: " + message + "; cutting the log there");
+      warn_("repair: " + message + "; cutting the log at offset " + std::to_string(cut_at) +
+            ", where that write starts");
       out_.report.repaired_at = where(offset);
     } else {
       warn_("torn tail at " + where(offset) + " (" + problem + "): dropping " +
