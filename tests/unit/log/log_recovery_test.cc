@@ -135,19 +135,9 @@ TEST_P(LogTornTailTest, TornLastWriteIsCutAndEverythingAcknowledgedBeforeItSurvi
       expect_entries_from(*log, workload);
 
       // Appends continue after the cut and survive another reopen.
-      std::vector<Entry> entries = log->durable_state().entries;
-      std::vector<Entry> more = make_entries(log->last_index() + 1, 25, 9, 300);
-      append_all(*log, more, 5);
-      entries.insert(entries.end(), more.begin(), more.end());
-      const raft::SnapshotMeta snapshot = log->snapshot();
-      const raft::HardState hard_state = log->hard_state();
-      log.reset();
-      warnings_.clear();
-      log = open_log(opts);
+      log = append_and_reopen(std::move(log), opts, 9, 25, 300, 5);
       ASSERT_NE(log, nullptr);
-      expect_log_holds(*log, entries, snapshot, hard_state);
       EXPECT_EQ(log->recovery().torn_bytes_truncated, 0U);
-      EXPECT_TRUE(warnings_.lines().empty()) << warnings_.joined();
       log.reset();
       for (const Segment& segment : written_segments(opts.dir)) {
         EXPECT_TRUE(segment.header_ok && segment.clean_end)

@@ -529,4 +529,23 @@ void LogFixture::append_all(Log& log, const std::vector<raft::Entry>& entries,
   }
 }
 
+std::unique_ptr<Log> LogFixture::append_and_reopen(std::unique_ptr<Log> log, LogOptions options,
+                                                   raft::Term term, std::size_t count,
+                                                   std::size_t size, std::size_t per_request) {
+  std::vector<raft::Entry> entries = log->durable_state().entries;
+  std::vector<raft::Entry> more = make_entries(log->last_index() + 1, count, term, size);
+  append_all(*log, more, per_request);
+  entries.insert(entries.end(), more.begin(), more.end());
+  const raft::SnapshotMeta snapshot = log->snapshot();
+  const raft::HardState hard_state = log->hard_state();
+  log.reset();
+  warnings_.clear();
+  options.repair = false;
+  log = open_log(options);
+  if (log == nullptr) return nullptr;
+  expect_log_holds(*log, entries, snapshot, hard_state);
+  EXPECT_TRUE(warnings_.lines().empty()) << warnings_.joined();
+  return log;
+}
+
 }  // namespace neuroplex::wal::test

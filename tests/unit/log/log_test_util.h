@@ -172,6 +172,12 @@ class LogFixture : public ::testing::TestWithParam<IoEngineKind> {
   }
   // Appends entries with one append_and_wait per request of `per_request` entries.
   void append_all(Log& log, const std::vector<raft::Entry>& entries, std::size_t per_request = 1);
+  // Appends `count` entries of `size` bytes and term `term` after the log's last entry, closes
+  // it, reopens `options` without repair and expects everything it held plus them, with no
+  // warning. Returns the reopened log (nullptr after a failure).
+  std::unique_ptr<Log> append_and_reopen(std::unique_ptr<Log> log, LogOptions options,
+                                         raft::Term term, std::size_t count, std::size_t size,
+                                         std::size_t per_request);
 
   TempDir dir_;
   mutable Warnings warnings_;
