@@ -15,11 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// "cannot fsync '/data/state-3/000012.sst': Input/output error"
-Status os_error(std::string_view what, const std::string& path, int error) {
-  return internal_error("cannot " + std::string(what) + " '" + path + "': " + std::strerror(error));
-}
-
 Status sync_path(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) return os_error("open", path, errno);
@@ -36,6 +31,11 @@ std::string parent_of(const std::string& path) {
 }
 
 }  // namespace
+
+// "cannot fsync '/data/state-3/000012.sst': Input/output error"
+Status os_error(std::string_view what, const std::string& path, int error) {
+  return internal_error("cannot " + std::string(what) + " '" + path + "': " + std::strerror(error));
+}
 
 Result<File> File::open_read(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

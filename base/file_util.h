@@ -53,6 +53,9 @@ class File {
   std::string path_;
 };
 
+// INTERNAL "cannot <what> '<path>': <strerror(error)>", the Status of every failed call here.
+Status os_error(std::string_view what, const std::string& path, int error);
+
 // Reads a whole file of at most `size_max` bytes (a larger one is INTERNAL).
 Result<std::string> read_file(const std::string& path, std::size_t size_max);
 

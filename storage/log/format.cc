@@ -81,6 +81,10 @@ Result<std::uint64_t> decode_segment_header(std::string_view bytes) {
   return get_u64(bytes.data() + 16);
 }
 
+std::size_t snapshot_record_bytes(const raft::SnapshotMeta& snapshot) {
+  return kRecordHeaderBytes + 16 + raft::encode_membership(snapshot.membership).size();
+}
+
 void append_batch_record(std::string& out, const BatchHeader& batch) {
   std::size_t start = begin_record(out, RecordType::kBatch);
   put_u64(out, batch.seq);
@@ -172,6 +176,17 @@ Result<raft::Entry> decode_entry(std::string_view payload) {
   if (!header.is_ok()) return header.status();
   return raft::Entry{header->index, header->term, static_cast<raft::EntryType>(payload[16]),
                      std::string(payload.substr(17))};
+}
+
+Result<raft::Entry> decode_entry_record(std::string_view record, raft::Index index) {
+  ParseResult parsed = parse_record(record, record.size());
+  if (parsed.outcome != ParseOutcome::kRecord || parsed.record.type != RecordType::kEntry ||
+      parsed.record.size != record.size()) {
+    return internal_error("not a valid entry record");
+  }
+  auto entry = decode_entry(parsed.record.payload);
+  if (entry.is_ok() && entry->index != index) return internal_error("holds another entry");
+  return entry;
 }
 
 Result<raft::HardState> decode_hard_state(std::string_view payload) {

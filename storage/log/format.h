@@ -44,6 +44,10 @@ inline std::size_t entry_record_bytes(std::size_t data_bytes) {
   return kRecordHeaderBytes + 17 + data_bytes;
 }
 
+inline constexpr std::size_t kHardStateRecordBytes = kRecordHeaderBytes + 24;
+// Record size on disk for a snapshot (its membership is encoded, so this encodes it).
+std::size_t snapshot_record_bytes(const raft::SnapshotMeta& snapshot);
+
 // Appenders: add one framed record to `out`.
 void append_batch_record(std::string& out, const BatchHeader& batch);
 void append_entry_record(std::string& out, const raft::Entry& entry);
@@ -74,6 +78,9 @@ struct ParseResult {
 ParseResult parse_record(std::string_view bytes, std::size_t max_payload_bytes);
 
 Result<BatchHeader> decode_batch(std::string_view payload);
+// The entry with index `index` from the whole framed record `record` (read back through the
+// entry index); INTERNAL when the bytes are not exactly that entry's valid record.
+Result<raft::Entry> decode_entry_record(std::string_view record, raft::Index index);
 Result<raft::Entry> decode_entry(std::string_view payload);
 // An entry record's index, term and type without copying its data.
 struct EntryHeader {

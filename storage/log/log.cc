@@ -28,17 +28,17 @@ Status perform_cut(const std::string& dir, const Cut& cut) {
   if (cut.segment != 0 && cut.zero_end > cut.offset) {
     std::string path = segment_path(dir, cut.segment);
     int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return errno_status(ErrorCode::kInternal, "cannot open", path, errno);
+    if (fd < 0) return os_error("open", path, errno);
     std::string zeros(static_cast<std::size_t>(cut.zero_end - cut.offset), '\0');
     int error = write_fully(fd, zeros.data(), zeros.size(), cut.offset);
     if (error == 0 && ::fdatasync(fd) != 0) error = errno;
     ::close(fd);
-    if (error != 0) return errno_status(ErrorCode::kInternal, "cannot cut", path, error);
+    if (error != 0) return os_error("cut", path, error);
   }
   for (std::uint64_t seq : cut.delete_segments) {
     std::string path = segment_path(dir, seq);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return errno_status(ErrorCode::kInternal, "cannot delete", path, errno);
+      return os_error("delete", path, errno);
     }
   }
   return cut.delete_segments.empty() ? Status::ok() : sync_dir(dir);
@@ -65,10 +65,8 @@ Result<IoEngineKind> parse_io_engine(std::string_view name) {
 std::size_t request_bytes(const AppendRequest& request) {
   std::size_t bytes = 0;
   for (const raft::Entry& entry : request.entries) bytes += entry_record_bytes(entry.data.size());
-  if (request.hard_state) bytes += kRecordHeaderBytes + 24;
-  if (request.snapshot) {
-    bytes += kRecordHeaderBytes + 16 + raft::encode_membership(request.snapshot->membership).size();
-  }
+  if (request.hard_state) bytes += kHardStateRecordBytes;
+  if (request.snapshot) bytes += snapshot_record_bytes(*request.snapshot);
   return bytes;
 }
 
@@ -102,16 +100,17 @@ Status Log::Impl::start(int lock_fd) {
   index_ = std::move(replayed->index);
   hard_state_ = replayed->hard_state;
   snapshot_ = std::move(replayed->snapshot);
+  segment_prefix_bytes_ = kHardStateRecordBytes + snapshot_record_bytes(snapshot_);
   next_write_seq_ = replayed->last_batch_seq + 1;
   durable_through_ = replayed->last_batch_seq;
   for (std::uint64_t seq : replayed->segments) {
     std::string path = segment_path(options_.dir, seq);
     int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return errno_status(ErrorCode::kInternal, "cannot open", path, errno);
+    if (fd < 0) return os_error("open", path, errno);
     fds_[seq] = fd;
     // What was recovered is now acknowledged (durable_through), so make sure it is durable: a
     // crash can leave written but unsynced bytes in the page cache.
-    if (::fdatasync(fd) != 0) return errno_status(ErrorCode::kInternal, "cannot sync", path, errno);
+    if (::fdatasync(fd) != 0) return os_error("sync", path, errno);
   }
   if (fds_.empty()) {
     auto fd = prepare_segment(options_.dir, 1, options_.segment_bytes);
@@ -192,17 +191,13 @@ Result<std::vector<raft::Entry>> Log::Impl::entries(raft::Index lo, raft::Index 
     record.resize(at->size);
     ssize_t n =
         ::pread(fds_.at(at->segment), record.data(), record.size(), static_cast<off_t>(at->offset));
-    if (n != static_cast<ssize_t>(record.size())) {
-      return errno_status(ErrorCode::kInternal, "cannot read entry from", path,
-                          n < 0 ? errno : EIO);
-    }
-    ParseResult parsed = parse_record(record, record.size());
-    auto entry = parsed.outcome == ParseOutcome::kRecord && parsed.record.type == RecordType::kEntry
-                     ? decode_entry(parsed.record.payload)
-                     : Result<raft::Entry>(internal_error("not an entry record"));
-    if (!entry.is_ok() || entry->index != i) {
-      return internal_error("entry " + std::to_string(i) + " is damaged at " + path + ":" +
-                            std::to_string(at->offset));
+    if (n != static_cast<ssize_t>(record.size()))
+      return os_error("read", path, n < 0 ? errno : EIO);
+    auto entry = decode_entry_record(record, i);
+    if (!entry.is_ok()) {
+      return internal_error("entry " + std::to_string(i) + " at " + path + ":" +
+                            std::to_string(at->offset) +
+                            " is damaged: " + entry.status().message());
     }
     out.push_back(std::move(entry).value());
   }
@@ -277,11 +272,11 @@ Result<CheckResult> check_log(const std::string& dir) {
       if (!bytes.is_ok()) return bytes.status();
       loaded_segment = at->segment;
     }
-    ParseResult parsed =
-        parse_record(std::string_view(*bytes).substr(at->offset, at->size), at->size);
-    auto entry = decode_entry(parsed.record.payload);
-    if (parsed.outcome != ParseOutcome::kRecord || !entry.is_ok()) {
-      return internal_error("entry " + std::to_string(i) + " is damaged");
+    auto entry = decode_entry_record(std::string_view(*bytes).substr(at->offset, at->size), i);
+    if (!entry.is_ok()) {
+      return internal_error("entry " + std::to_string(i) + " at " + segment_path(dir, at->segment) +
+                            ":" + std::to_string(at->offset) +
+                            " is damaged: " + entry.status().message());
     }
     result.state.entries.push_back(std::move(entry).value());
   }

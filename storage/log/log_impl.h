@@ -71,7 +71,6 @@ class Log::Impl {
   std::vector<Pending> take_requests_locked();
   void issue(std::vector<Pending> requests);
   void encode(Write& write);
-  std::size_t segment_prefix_bytes() const;
   Status check_request(const AppendRequest& request) const;
   Status roll_segment();
   void on_completed(const IoCompletion& completion);
@@ -104,6 +103,9 @@ class Log::Impl {
   // Log thread only.
   std::uint64_t tail_segment_ = 0;
   std::uint64_t tail_offset_ = 0;
+  // Bytes of the HardState and Snapshot records that open every segment's first write; kept
+  // current with snapshot_ so the per-write size check does not re-encode the membership.
+  std::size_t segment_prefix_bytes_ = 0;
   std::uint64_t next_write_seq_ = 1;
   std::uint64_t durable_through_ = 0;
   std::deque<Write> in_flight_;  // issued, not yet acknowledged, in write order

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 
+#include "base/file_util.h"
 #include "storage/log/format.h"
 #include "storage/log/log_impl.h"
 #include "storage/log/segment_file.h"
@@ -152,7 +153,7 @@ void Log::Impl::issue(std::vector<Pending> requests) {
   Write write;
   write.seq = next_write_seq_++;
   write.requests = std::move(requests);
-  std::size_t estimate = kBatchRecordBytes + segment_prefix_bytes();
+  std::size_t estimate = kBatchRecordBytes + segment_prefix_bytes_;
   for (const Pending& pending : write.requests) estimate += request_bytes(pending.request);
   if (tail_offset_ + estimate > options_.segment_bytes) {
     if (Status rolled = roll_segment(); !rolled.is_ok()) {
@@ -184,13 +185,6 @@ void Log::Impl::issue(std::vector<Pending> requests) {
                   queued.sync, queued.seq);
 }
 
-// Bytes of the HardState and Snapshot records that open every segment's first write.
-std::size_t Log::Impl::segment_prefix_bytes() const {
-  std::lock_guard lock(state_mutex_);
-  return kRecordHeaderBytes + 24 + kRecordHeaderBytes + 16 +
-         raft::encode_membership(snapshot_.membership).size();
-}
-
 // Encodes the write and applies it to the index, request by request, exactly as replay will.
 void Log::Impl::encode(Write& write) {
   write.segment = tail_segment_;
@@ -209,6 +203,7 @@ void Log::Impl::encode(Write& write) {
     if (request.snapshot) {
       append_snapshot_record(out, *request.snapshot);
       apply_snapshot(index_, snapshot_, *request.snapshot);
+      segment_prefix_bytes_ = kHardStateRecordBytes + snapshot_record_bytes(snapshot_);
       write.delete_below =
           index_.empty() ? tail_segment_ : std::min(tail_segment_, index_.first_segment());
     }
@@ -268,8 +263,7 @@ void Log::Impl::acknowledge_in_order() {
     Write write = std::move(in_flight_.front());
     in_flight_.pop_front();
     if (write.error != 0) {
-      fail(errno_status(ErrorCode::kUnavailable, "log write failed on",
-                        segment_path(options_.dir, write.segment), write.error));
+      fail(os_error("write and sync", segment_path(options_.dir, write.segment), write.error));
     }
     Status failure = health();
     if (failure.is_ok()) {

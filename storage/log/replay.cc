@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/file_util.h"
 #include "storage/log/format.h"
 #include "storage/log/segment_file.h"
 
@@ -256,11 +257,14 @@ class Replayer {
   // when the next segment starts with the very next write.
   Result<bool> is_unused_tail() const {
     if (position_ + 1 >= segments_.size()) return false;
-    auto next = read_segment(segment_path(dir_, segments_[position_ + 1]));
+    auto next = File::open_read(segment_path(dir_, segments_[position_ + 1]));
     if (!next.is_ok()) return next.status();
-    std::string_view bytes = *next;
-    if (bytes.size() < kSegmentHeaderBytes + kBatchRecordBytes) return false;
-    ParseResult parsed = parse_record(bytes.substr(kSegmentHeaderBytes, kBatchRecordBytes), 20);
+    std::string first_record;
+    if (Status read = next->read_at(kSegmentHeaderBytes, kBatchRecordBytes, first_record);
+        !read.is_ok()) {
+      return read;
+    }
+    ParseResult parsed = parse_record(first_record, 20);
     if (parsed.outcome != ParseOutcome::kRecord || parsed.record.type != RecordType::kBatch) {
       return false;
     }

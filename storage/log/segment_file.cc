@@ -54,22 +54,18 @@ std::string segment_path(const std::string& dir, std::uint64_t seq) {
   return dir + "/" + segment_name(seq);
 }
 
-Status errno_status(ErrorCode code, const std::string& what, const std::string& path, int error) {
-  return {code, what + " " + path + ": " + std::strerror(error)};
-}
-
 Result<int> lock_directory(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return internal_error("cannot create log directory " + dir + ": " + ec.message());
   std::string path = dir + "/LOCK";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status(ErrorCode::kInternal, "cannot open", path, errno);
+  if (fd < 0) return os_error("open", path, errno);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int error = errno;
     ::close(fd);
     if (error == EWOULDBLOCK) return unavailable("log directory " + dir + " is in use (LOCK held)");
-    return errno_status(ErrorCode::kInternal, "cannot lock", path, error);
+    return os_error("lock", path, error);
   }
   return fd;
 }
@@ -97,14 +93,14 @@ Result<int> prepare_segment(const std::string& dir, std::uint64_t seq, std::uint
   std::string path = segment_path(dir, seq);
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status(ErrorCode::kUnavailable, "cannot create", tmp, errno);
+  if (fd < 0) return os_error("create", tmp, errno);
   int error = fill_segment(fd, seq, size_bytes);
   if (error == 0 && ::fdatasync(fd) != 0) error = errno;
   if (error == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) error = errno;
   if (error != 0) {
     ::close(fd);
     ::unlink(tmp.c_str());
-    return errno_status(ErrorCode::kUnavailable, "cannot prepare segment", path, error);
+    return os_error("prepare segment", path, error);
   }
   if (Status synced = sync_dir(dir); !synced.is_ok()) {
     ::close(fd);

@@ -15,9 +15,6 @@ namespace neuroplex::wal {
 std::string segment_name(std::uint64_t seq);  // "000000000000002a.seg"
 std::string segment_path(const std::string& dir, std::uint64_t seq);
 
-// A Status with `code` saying "<what> <path>: <strerror(error)>".
-Status errno_status(ErrorCode code, const std::string& what, const std::string& path, int error);
-
 // Creates `dir` if missing and takes its LOCK file with flock; the returned fd holds the lock
 // until closed. A second holder fails with UNAVAILABLE.
 Result<int> lock_directory(const std::string& dir);
