@@ -45,7 +45,8 @@ class Log::Impl {
   struct Pending {
     AppendRequest request;
     AppendCallback done;
-    Status verdict;  // non-OK: refused when encoded; reported in order, never written
+    Status verdict;         // non-OK: refused when encoded; reported in order, never written
+    std::size_t bytes = 0;  // request_bytes(request) when it will be written, else 0
   };
   // One write (one group commit) from encoding to acknowledgement.
   struct Write {

@@ -45,11 +45,12 @@ void Log::Impl::append(AppendRequest request, AppendCallback done) {
                     std::to_string(entry.data.size()) + " bytes exceeds half the segment size");
     }
   }
+  const std::size_t bytes = verdict.is_ok() ? request_bytes(request) : 0;
   std::vector<Pending> parts;
-  if (verdict.is_ok() && request_bytes(request) > write_budget()) {
+  if (bytes > write_budget()) {
     parts = split(std::move(request), std::move(done));
   } else {
-    parts.push_back({std::move(request), std::move(done), std::move(verdict)});
+    parts.push_back({std::move(request), std::move(done), std::move(verdict), bytes});
   }
   std::lock_guard lock(queue_mutex_);
   for (Pending& part : parts) queue_.push_back(std::move(part));
@@ -58,20 +59,28 @@ void Log::Impl::append(AppendRequest request, AppendCallback done) {
 
 std::vector<Log::Impl::Pending> Log::Impl::split(AppendRequest request, AppendCallback done) {
   std::vector<Pending> parts;
-  AppendRequest part;
-  part.snapshot = std::move(request.snapshot);
-  part.sync = request.sync;
-  for (raft::Entry& entry : request.entries) {
-    if (!part.entries.empty() &&
-        request_bytes(part) + entry_record_bytes(entry.data.size()) > write_budget()) {
-      parts.push_back({std::move(part), [](const Status&) {}, Status::ok()});
-      part = AppendRequest{};
-      part.sync = request.sync;
-    }
-    part.entries.push_back(std::move(entry));
+  Pending part{{}, [](const Status&) {}, Status::ok(), 0};
+  part.request.sync = request.sync;
+  if (request.snapshot) {
+    part.bytes = snapshot_record_bytes(*request.snapshot);
+    part.request.snapshot = std::move(request.snapshot);
   }
-  part.hard_state = request.hard_state;
-  parts.push_back({std::move(part), std::move(done), Status::ok()});
+  for (raft::Entry& entry : request.entries) {
+    const std::size_t entry_bytes = entry_record_bytes(entry.data.size());
+    if (!part.request.entries.empty() && part.bytes + entry_bytes > write_budget()) {
+      parts.push_back(std::move(part));
+      part = Pending{{}, [](const Status&) {}, Status::ok(), 0};
+      part.request.sync = request.sync;
+    }
+    part.request.entries.push_back(std::move(entry));
+    part.bytes += entry_bytes;
+  }
+  if (request.hard_state) {
+    part.request.hard_state = request.hard_state;
+    part.bytes += kHardStateRecordBytes;
+  }
+  part.done = std::move(done);
+  parts.push_back(std::move(part));
   return parts;
 }
 
@@ -122,8 +131,7 @@ std::vector<Log::Impl::Pending> Log::Impl::take_requests_locked() {
   std::vector<Pending> taken;
   std::size_t bytes = 0;
   while (!queue_.empty()) {
-    const Pending& front = queue_.front();
-    std::size_t next = front.verdict.is_ok() ? request_bytes(front.request) : 0;
+    const std::size_t next = queue_.front().bytes;
     if (!taken.empty() && bytes + next > write_budget()) break;
     bytes += next;
     taken.push_back(std::move(queue_.front()));
@@ -154,7 +162,7 @@ void Log::Impl::issue(std::vector<Pending> requests) {
   write.seq = next_write_seq_++;
   write.requests = std::move(requests);
   std::size_t estimate = kBatchRecordBytes + segment_prefix_bytes_;
-  for (const Pending& pending : write.requests) estimate += request_bytes(pending.request);
+  for (const Pending& pending : write.requests) estimate += pending.bytes;
   if (tail_offset_ + estimate > options_.segment_bytes) {
     if (Status rolled = roll_segment(); !rolled.is_ok()) {
       fail(rolled);

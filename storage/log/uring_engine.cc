@@ -5,7 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <unordered_map>
+#include <optional>
 
 #include "storage/log/io_engine.h"
 
@@ -40,7 +40,7 @@ class UringEngine final : public IoEngine {
     io_uring_sqe* write = io_uring_get_sqe(&ring_);
     io_uring_sqe* fsync = (write != nullptr && sync) ? io_uring_get_sqe(&ring_) : nullptr;
     if (write == nullptr || (sync && fsync == nullptr)) {
-      failed_.push_back({tag, EBUSY});
+      failed_ = IoCompletion{tag, EBUSY};
       return;
     }
     io_uring_prep_write(write, fd, data, static_cast<unsigned>(size), offset);
@@ -52,20 +52,23 @@ class UringEngine final : public IoEngine {
     }
     int submitted = io_uring_submit(&ring_);
     if (submitted < 0) {
-      failed_.push_back({tag, -submitted});
+      failed_ = IoCompletion{tag, -submitted};
       return;
     }
-    pending_[tag] = {sync ? 2 : 1, false, 0, size};
+    pending_ = Pending{tag, sync ? 2 : 1, false, 0, size};
   }
 
   void wait(std::vector<IoCompletion>& completed) override {
-    if (!failed_.empty()) {
-      completed.insert(completed.end(), failed_.begin(), failed_.end());
-      failed_.clear();
+    if (failed_) {
+      completed.push_back(*failed_);
+      failed_.reset();
       return;
     }
     int result = io_uring_submit_and_wait(&ring_, 1);
-    if (result < 0 && result != -EINTR) fail_all(-result, completed);
+    if (result < 0 && result != -EINTR && pending_) {
+      completed.push_back({pending_->tag, -result});
+      pending_.reset();
+    }
     io_uring_cqe* cqe = nullptr;
     unsigned head = 0;
     unsigned seen = 0;
@@ -77,7 +80,9 @@ class UringEngine final : public IoEngine {
   }
 
  private:
+  // The outstanding write: the log keeps one at a time.
   struct Pending {
+    std::uint64_t tag = 0;
     int remaining = 0;  // CQEs still to come: the write, and the fdatasync when linked
     bool write_seen = false;
     int error = 0;
@@ -111,9 +116,8 @@ class UringEngine final : public IoEngine {
   }
 
   void on_cqe(std::uint64_t tag, int res, std::vector<IoCompletion>& completed) {
-    auto it = pending_.find(tag);
-    if (it == pending_.end()) return;
-    Pending& pending = it->second;
+    if (!pending_ || pending_->tag != tag) return;
+    Pending& pending = *pending_;
     int error = res < 0 ? -res : 0;
     // Linked SQEs complete in order, so a pair's first CQE is the write's. A short write is an
     // I/O error: the segment is preallocated, so only a failing device shortens it. A failed
@@ -125,19 +129,14 @@ class UringEngine final : public IoEngine {
     if (pending.error == 0) pending.error = error;
     if (--pending.remaining == 0) {
       completed.push_back({tag, pending.error});
-      pending_.erase(it);
+      pending_.reset();
     }
-  }
-
-  void fail_all(int error, std::vector<IoCompletion>& completed) {
-    for (auto& [tag, pending] : pending_) completed.push_back({tag, error});
-    pending_.clear();
   }
 
   io_uring ring_{};
   bool ring_ready_ = false;
-  std::unordered_map<std::uint64_t, Pending> pending_;
-  std::vector<IoCompletion> failed_;  // submits that never reached the kernel
+  std::optional<Pending> pending_;
+  std::optional<IoCompletion> failed_;  // a submit that never reached the kernel
 };
 
 }  // namespace
