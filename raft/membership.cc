@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/little_endian.h"
 #include "raft/types.h"
 
 namespace neuroplex::raft {
@@ -67,20 +68,6 @@ namespace {
 
 constexpr std::uint8_t kMembershipFormat = 1;
 
-void put_u64(std::string& out, std::uint64_t value) {
-  for (int shift = 0; shift < 64; shift += 8) out.push_back(static_cast<char>(value >> shift));
-}
-
-bool get_u64(std::string_view& in, std::uint64_t& value) {
-  if (in.size() < 8) return false;
-  value = 0;
-  for (int i = 0; i < 8; ++i) {
-    value |= std::uint64_t{static_cast<unsigned char>(in[static_cast<std::size_t>(i)])} << (8 * i);
-  }
-  in.remove_prefix(8);
-  return true;
-}
-
 }  // namespace
 
 // Layout: [format u8][count u64] then per member [id u64][voter u8][address length u64][bytes].
@@ -88,11 +75,11 @@ bool get_u64(std::string_view& in, std::uint64_t& value) {
 std::string encode_membership(const Membership& membership) {
   std::string out;
   out.push_back(static_cast<char>(kMembershipFormat));
-  put_u64(out, membership.members.size());
+  put_le<std::uint64_t>(out, membership.members.size());
   for (const Member& member : membership.members) {
-    put_u64(out, member.id);
+    put_le<std::uint64_t>(out, member.id);
     out.push_back(member.voter ? 1 : 0);
-    put_u64(out, member.address.size());
+    put_le<std::uint64_t>(out, member.address.size());
     out += member.address;
   }
   return out;
@@ -104,17 +91,17 @@ Result<Membership> decode_membership(std::string_view in) {
   }
   in.remove_prefix(1);
   std::uint64_t count = 0;
-  if (!get_u64(in, count) || count > in.size() / 17) {
+  if (!take_le(in, count) || count > in.size() / 17) {
     return invalid_argument("membership: bad member count");
   }
   Membership membership;
   for (std::uint64_t i = 0; i < count; ++i) {
     Member member;
     std::uint64_t length = 0;
-    if (!get_u64(in, member.id) || in.empty()) return invalid_argument("membership: truncated");
+    if (!take_le(in, member.id) || in.empty()) return invalid_argument("membership: truncated");
     const auto voter = static_cast<std::uint8_t>(in[0]);
     in.remove_prefix(1);
-    if (voter > 1 || !get_u64(in, length) || length > in.size()) {
+    if (voter > 1 || !take_le(in, length) || length > in.size()) {
       return invalid_argument("membership: truncated member");
     }
     member.voter = voter == 1;

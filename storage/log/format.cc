@@ -3,33 +3,10 @@
 #include <cstring>
 
 #include "base/crc32c.h"
+#include "base/little_endian.h"
 
 namespace neuroplex::wal {
 namespace {
-
-void put_u32(std::string& out, std::uint32_t value) {
-  char bytes[4];
-  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>(value >> (8 * i));
-  out.append(bytes, 4);
-}
-void put_u64(std::string& out, std::uint64_t value) {
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(value >> (8 * i));
-  out.append(bytes, 8);
-}
-std::uint32_t get_u32(const char* p) {
-  std::uint32_t value = 0;
-  for (int i = 3; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(p[i]);
-  return value;
-}
-std::uint64_t get_u64(const char* p) {
-  std::uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(p[i]);
-  return value;
-}
-void set_u32(std::string& out, std::size_t at, std::uint32_t value) {
-  for (int i = 0; i < 4; ++i) out[at + i] = static_cast<char>(value >> (8 * i));
-}
 
 // CRC over the length bytes, the type byte and the payload (docs/log-format.md).
 std::uint32_t record_crc(const char* record, std::size_t payload_bytes) {
@@ -40,8 +17,8 @@ std::uint32_t record_crc(const char* record, std::size_t payload_bytes) {
 // Frames the payload that the caller appended after `start + kRecordHeaderBytes`.
 void seal_record(std::string& out, std::size_t start) {
   std::size_t payload_bytes = out.size() - start - kRecordHeaderBytes;
-  set_u32(out, start, static_cast<std::uint32_t>(payload_bytes));
-  set_u32(out, start + 4, record_crc(out.data() + start, payload_bytes));
+  store_le<std::uint32_t>(out.data() + start, static_cast<std::uint32_t>(payload_bytes));
+  store_le<std::uint32_t>(out.data() + start + 4, record_crc(out.data() + start, payload_bytes));
 }
 
 std::size_t begin_record(std::string& out, RecordType type) {
@@ -55,11 +32,11 @@ std::size_t begin_record(std::string& out, RecordType type) {
 
 std::string encode_segment_header(std::uint64_t segment_seq) {
   std::string out(kSegmentMagic);
-  put_u32(out, kFormatVersion);
-  put_u32(out, kSegmentHeaderBytes);
-  put_u64(out, segment_seq);
-  put_u32(out, 0);
-  put_u32(out, crc32c(out));
+  put_le<std::uint32_t>(out, kFormatVersion);
+  put_le<std::uint32_t>(out, kSegmentHeaderBytes);
+  put_le<std::uint64_t>(out, segment_seq);
+  put_le<std::uint32_t>(out, 0);
+  put_le<std::uint32_t>(out, crc32c(out));
   return out;
 }
 
@@ -68,17 +45,18 @@ Result<std::uint64_t> decode_segment_header(std::string_view bytes) {
   if (bytes.substr(0, kSegmentMagic.size()) != kSegmentMagic) {
     return internal_error("segment header has a bad magic");
   }
-  if (get_u32(bytes.data() + 28) != crc32c(bytes.substr(0, 28))) {
+  if (load_le<std::uint32_t>(bytes.data() + 28) != crc32c(bytes.substr(0, 28))) {
     return internal_error("segment header fails its CRC");
   }
-  if (get_u32(bytes.data() + 8) != kFormatVersion) {
-    return internal_error("segment format version " + std::to_string(get_u32(bytes.data() + 8)) +
+  if (load_le<std::uint32_t>(bytes.data() + 8) != kFormatVersion) {
+    return internal_error("segment format version " +
+                          std::to_string(load_le<std::uint32_t>(bytes.data() + 8)) +
                           " is not supported (this build reads version 1)");
   }
-  if (get_u32(bytes.data() + 12) != kSegmentHeaderBytes) {
+  if (load_le<std::uint32_t>(bytes.data() + 12) != kSegmentHeaderBytes) {
     return internal_error("segment header size is not 32");
   }
-  return get_u64(bytes.data() + 16);
+  return load_le<std::uint64_t>(bytes.data() + 16);
 }
 
 std::size_t snapshot_record_bytes(const raft::SnapshotMeta& snapshot) {
@@ -87,21 +65,22 @@ std::size_t snapshot_record_bytes(const raft::SnapshotMeta& snapshot) {
 
 void append_batch_record(std::string& out, const BatchHeader& batch) {
   std::size_t start = begin_record(out, RecordType::kBatch);
-  put_u64(out, batch.seq);
-  put_u64(out, batch.durable_through);
-  put_u32(out, batch.write_bytes);
+  put_le<std::uint64_t>(out, batch.seq);
+  put_le<std::uint64_t>(out, batch.durable_through);
+  put_le<std::uint32_t>(out, batch.write_bytes);
   seal_record(out, start);
 }
 
 void finish_batch_record(std::string& out) {
-  set_u32(out, kRecordHeaderBytes + 16, static_cast<std::uint32_t>(out.size()));
-  set_u32(out, 4, record_crc(out.data(), 20));
+  store_le<std::uint32_t>(out.data() + kRecordHeaderBytes + 16,
+                          static_cast<std::uint32_t>(out.size()));
+  store_le<std::uint32_t>(out.data() + 4, record_crc(out.data(), 20));
 }
 
 void append_entry_record(std::string& out, const raft::Entry& entry) {
   std::size_t start = begin_record(out, RecordType::kEntry);
-  put_u64(out, entry.index);
-  put_u64(out, entry.term);
+  put_le<std::uint64_t>(out, entry.index);
+  put_le<std::uint64_t>(out, entry.term);
   out.push_back(static_cast<char>(entry.type));
   out.append(entry.data);
   seal_record(out, start);
@@ -109,16 +88,16 @@ void append_entry_record(std::string& out, const raft::Entry& entry) {
 
 void append_hard_state_record(std::string& out, const raft::HardState& state) {
   std::size_t start = begin_record(out, RecordType::kHardState);
-  put_u64(out, state.term);
-  put_u64(out, state.vote);
-  put_u64(out, state.commit);
+  put_le<std::uint64_t>(out, state.term);
+  put_le<std::uint64_t>(out, state.vote);
+  put_le<std::uint64_t>(out, state.commit);
   seal_record(out, start);
 }
 
 void append_snapshot_record(std::string& out, const raft::SnapshotMeta& snapshot) {
   std::size_t start = begin_record(out, RecordType::kSnapshot);
-  put_u64(out, snapshot.index);
-  put_u64(out, snapshot.term);
+  put_le<std::uint64_t>(out, snapshot.index);
+  put_le<std::uint64_t>(out, snapshot.term);
   out.append(raft::encode_membership(snapshot.membership));
   seal_record(out, start);
 }
@@ -129,7 +108,7 @@ ParseResult parse_record(std::string_view bytes, std::size_t max_payload_bytes) 
   static constexpr char kZeros[kRecordHeaderBytes] = {};
   if (std::memcmp(bytes.data(), kZeros, kRecordHeaderBytes) == 0) return result;
   result.outcome = ParseOutcome::kBad;
-  std::uint32_t length = get_u32(bytes.data());
+  std::uint32_t length = load_le<std::uint32_t>(bytes.data());
   if (length > max_payload_bytes) {
     result.problem = "record length " + std::to_string(length) + " is over the limit";
     return result;
@@ -138,7 +117,7 @@ ParseResult parse_record(std::string_view bytes, std::size_t max_payload_bytes) 
     result.problem = "record length " + std::to_string(length) + " runs past the end of the file";
     return result;
   }
-  if (get_u32(bytes.data() + 4) != record_crc(bytes.data(), length)) {
+  if (load_le<std::uint32_t>(bytes.data() + 4) != record_crc(bytes.data(), length)) {
     result.problem = "record fails its CRC";
     return result;
   }
@@ -155,8 +134,9 @@ ParseResult parse_record(std::string_view bytes, std::size_t max_payload_bytes) 
 
 Result<BatchHeader> decode_batch(std::string_view payload) {
   if (payload.size() != 20) return internal_error("batch record has the wrong size");
-  return BatchHeader{get_u64(payload.data()), get_u64(payload.data() + 8),
-                     get_u32(payload.data() + 16)};
+  return BatchHeader{load_le<std::uint64_t>(payload.data()),
+                     load_le<std::uint64_t>(payload.data() + 8),
+                     load_le<std::uint32_t>(payload.data() + 16)};
 }
 
 Result<EntryHeader> decode_entry_header(std::string_view payload) {
@@ -164,7 +144,8 @@ Result<EntryHeader> decode_entry_header(std::string_view payload) {
   if (static_cast<unsigned char>(payload[16]) > 1) {
     return internal_error("entry record has unknown entry type");
   }
-  EntryHeader header{get_u64(payload.data()), get_u64(payload.data() + 8)};
+  EntryHeader header{load_le<std::uint64_t>(payload.data()),
+                     load_le<std::uint64_t>(payload.data() + 8)};
   if (header.index == 0 || header.term == 0) {
     return internal_error("entry record has index or term 0");
   }
@@ -191,8 +172,9 @@ Result<raft::Entry> decode_entry_record(std::string_view record, raft::Index ind
 
 Result<raft::HardState> decode_hard_state(std::string_view payload) {
   if (payload.size() != 24) return internal_error("hard state record has the wrong size");
-  return raft::HardState{get_u64(payload.data()), get_u64(payload.data() + 8),
-                         get_u64(payload.data() + 16)};
+  return raft::HardState{load_le<std::uint64_t>(payload.data()),
+                         load_le<std::uint64_t>(payload.data() + 8),
+                         load_le<std::uint64_t>(payload.data() + 16)};
 }
 
 Result<raft::SnapshotMeta> decode_snapshot(std::string_view payload) {
@@ -201,7 +183,8 @@ Result<raft::SnapshotMeta> decode_snapshot(std::string_view payload) {
   if (!membership.is_ok()) {
     return internal_error("snapshot record membership: " + membership.status().message());
   }
-  return raft::SnapshotMeta{get_u64(payload.data()), get_u64(payload.data() + 8),
+  return raft::SnapshotMeta{load_le<std::uint64_t>(payload.data()),
+                            load_le<std::uint64_t>(payload.data() + 8),
                             std::move(membership).value()};
 }
 

@@ -1,19 +1,16 @@
 #include "storage/snapshot/chunk.h"
 
 #include "base/crc32c.h"
+#include "base/little_endian.h"
 
 namespace neuroplex::snapshot {
 
 std::uint32_t chunk_crc(const SnapshotChunk& chunk) {
-  unsigned char header[4 + 8 + 8 + 1];
-  std::size_t at = 0;
-  auto put = [&](std::uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) header[at++] = static_cast<unsigned char>(v >> (8 * i));
-  };
-  put(chunk.file_index, 4);
-  put(chunk.file_size, 8);
-  put(chunk.offset, 8);
-  put(chunk.last ? 1 : 0, 1);
+  char header[4 + 8 + 8 + 1];
+  store_le(header, chunk.file_index);
+  store_le(header + 4, chunk.file_size);
+  store_le(header + 12, chunk.offset);
+  header[20] = chunk.last ? 1 : 0;
   std::uint32_t crc = crc32c_extend(0, header, sizeof header);
   return crc32c_extend(crc, chunk.data.data(), chunk.data.size());
 }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "base/crc32c.h"
+#include "base/little_endian.h"
 
 namespace neuroplex::snapshot {
 namespace {
@@ -14,44 +15,6 @@ constexpr std::string_view kMagic = "NPXSNAP\n";
 constexpr std::size_t kFixedBytes = 8 + 4 + 8 + 8 + 4 + 4 + 4;
 // name length, at least one name byte, size, CRC.
 constexpr std::size_t kFileEntryBytesMin = 2 + 1 + 8 + 4;
-
-void put_u16(std::string& out, std::uint16_t v) {
-  for (int i = 0; i < 2; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
-
-// Reads little-endian integers and byte strings from the front of `in_`; every read checks the
-// remaining length first, so truncated input fails instead of reading past the end.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-
-  template <typename T>
-  bool get(T& v) {
-    if (in_.size() < sizeof(T)) return false;
-    v = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-      v |= static_cast<T>(static_cast<T>(static_cast<unsigned char>(in_[i])) << (8 * i));
-    }
-    in_.remove_prefix(sizeof(T));
-    return true;
-  }
-  bool get_bytes(std::size_t size, std::string_view& out) {
-    if (in_.size() < size) return false;
-    out = in_.substr(0, size);
-    in_.remove_prefix(size);
-    return true;
-  }
-  std::size_t remaining() const { return in_.size(); }
-
- private:
-  std::string_view in_;
-};
 
 Status bad(const std::string& what) { return invalid_argument("snapshot manifest: " + what); }
 
@@ -102,19 +65,19 @@ std::string encode_manifest(const Manifest& manifest) {
   std::string out;
   out.reserve(kFixedBytes + membership.size() + manifest.files.size() * 40);
   out.append(kMagic);
-  put_u32(out, kManifestFormatVersion);
-  put_u64(out, manifest.meta.index);
-  put_u64(out, manifest.meta.term);
-  put_u32(out, static_cast<std::uint32_t>(membership.size()));
+  put_le<std::uint32_t>(out, kManifestFormatVersion);
+  put_le<std::uint64_t>(out, manifest.meta.index);
+  put_le<std::uint64_t>(out, manifest.meta.term);
+  put_le<std::uint32_t>(out, static_cast<std::uint32_t>(membership.size()));
   out.append(membership);
-  put_u32(out, static_cast<std::uint32_t>(manifest.files.size()));
+  put_le<std::uint32_t>(out, static_cast<std::uint32_t>(manifest.files.size()));
   for (const ManifestFile& file : manifest.files) {
-    put_u16(out, static_cast<std::uint16_t>(file.name.size()));
+    put_le<std::uint16_t>(out, static_cast<std::uint16_t>(file.name.size()));
     out.append(file.name);
-    put_u64(out, file.size_bytes);
-    put_u32(out, file.crc32c);
+    put_le<std::uint64_t>(out, file.size_bytes);
+    put_le<std::uint32_t>(out, file.crc32c);
   }
-  put_u32(out, crc32c(out));
+  put_le<std::uint32_t>(out, crc32c(out));
   return out;
 }
 
@@ -129,32 +92,32 @@ Result<Manifest> decode_manifest(std::string_view bytes) {
   }
   std::string_view body = bytes.substr(0, bytes.size() - 4);
   std::uint32_t stored_crc = 0;
-  Reader trailer(bytes.substr(body.size()));
-  trailer.get(stored_crc);
+  std::string_view trailer = bytes.substr(body.size());
+  take_le(trailer, stored_crc);
   if (stored_crc != crc32c(body)) return bad("checksum mismatch (corrupt or truncated)");
 
-  Reader in(body);
+  std::string_view in = body;
   std::string_view magic;
-  in.get_bytes(kMagic.size(), magic);
+  take_bytes(in, kMagic.size(), magic);
   if (magic != kMagic) return bad("bad magic (not a MANIFEST.npx)");
   std::uint32_t version = 0;
-  in.get(version);
+  take_le(in, version);
   if (version != kManifestFormatVersion) {
     return bad("unsupported format version " + std::to_string(version));
   }
   Manifest manifest;
   std::uint32_t membership_size = 0;
-  in.get(manifest.meta.index);
-  in.get(manifest.meta.term);
-  in.get(membership_size);
+  take_le(in, manifest.meta.index);
+  take_le(in, manifest.meta.term);
+  take_le(in, membership_size);
   std::string_view membership;
-  if (!in.get_bytes(membership_size, membership)) return bad("truncated membership");
+  if (!take_bytes(in, membership_size, membership)) return bad("truncated membership");
   Result<raft::Membership> decoded = raft::decode_membership(membership);
   if (!decoded.is_ok()) return bad(decoded.status().message());
   manifest.meta.membership = std::move(decoded).value();
 
   std::uint32_t file_count = 0;
-  if (!in.get(file_count) || file_count > in.remaining() / kFileEntryBytesMin) {
+  if (!take_le(in, file_count) || file_count > in.size() / kFileEntryBytesMin) {
     return bad("file count " + std::to_string(file_count) + " does not fit the manifest");
   }
   manifest.files.reserve(file_count);
@@ -162,14 +125,14 @@ Result<Manifest> decode_manifest(std::string_view bytes) {
     ManifestFile file;
     std::uint16_t name_size = 0;
     std::string_view name;
-    if (!in.get(name_size) || !in.get_bytes(name_size, name) || !in.get(file.size_bytes) ||
-        !in.get(file.crc32c)) {
+    if (!take_le(in, name_size) || !take_bytes(in, name_size, name) ||
+        !take_le(in, file.size_bytes) || !take_le(in, file.crc32c)) {
       return bad("truncated file entry " + std::to_string(i));
     }
     file.name.assign(name);
     manifest.files.push_back(std::move(file));
   }
-  if (in.remaining() != 0) return bad(std::to_string(in.remaining()) + " trailing bytes");
+  if (in.size() != 0) return bad(std::to_string(in.size()) + " trailing bytes");
   Status files = check_manifest_files(manifest.files);
   if (!files.is_ok()) return bad(files.message());
   return manifest;
