@@ -1,0 +1,124 @@
+// The C++ client library of Neuroplex (used by neuroplexctl, the integration tests and bench).
+//
+// A Client talks Cap'n Proto RPC (api/neuroplex.capnp) to one node of a cluster at a time:
+//   - finds the leader: a NOT_LEADER reply names it, and the client reconnects there;
+//   - retries safely: every write carries a RequestId (random client id, increasing seq), and a
+//     retry after a lost reply, a broken connection or UNAVAILABLE reuses it, so the cluster
+//     applies the write once. Retries stop at ClientOptions::deadline;
+//   - pipelines: the *_async calls may be issued many at a time on the client's event loop.
+//
+// Thread safety: a Client owns a kj event loop on the thread that created it and must only be
+// used from that thread. Use one Client per thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "replication/crdt/mutation.h"
+
+namespace neuroplex::client {
+
+enum class Consistency { kLinearizable, kLease, kLocal };
+
+struct ClientOptions {
+  // HOST:PORT of one or more nodes; the client starts with the first and moves on failure.
+  std::vector<std::string> endpoints = {"127.0.0.1:7400"};
+  // How long one call keeps retrying (leader changes, reconnects) before it fails UNAVAILABLE.
+  std::chrono::milliseconds deadline{10000};
+  // Follow NOT_LEADER to the leader (true), or return it to the caller (false).
+  bool follow_leader = true;
+};
+
+struct GetResult {
+  bool exists = false;
+  nlohmann::json value;  // the plain JSON view; null when !exists
+  nlohmann::json types;
+  std::uint64_t index = 0;  // the applied index the read was served at
+};
+
+struct ListResult {
+  std::vector<std::string> keys;
+  std::optional<std::string> next;
+};
+
+struct MemberInfo {
+  std::uint64_t id = 0;
+  std::string address;
+  std::string role;
+  bool voter = true;
+  std::uint64_t match = 0;
+};
+
+struct StatusResult {
+  std::uint64_t node_id = 0;
+  std::uint64_t leader = 0;
+  std::string leader_address;
+  std::uint64_t term = 0;
+  std::uint64_t commit = 0;
+  std::uint64_t applied = 0;
+  std::string role;
+  std::uint64_t snapshot_index = 0;
+  std::uint64_t first_log_index = 0;
+  std::uint64_t last_log_index = 0;
+  std::uint64_t cluster_id = 0;
+  std::vector<MemberInfo> members;
+};
+
+struct WatchEvent {
+  std::uint64_t index = 0;
+  std::string ns;
+  std::string key;
+  bool exists = false;
+  nlohmann::json value;
+  bool resync = false;
+};
+
+class Client {
+ public:
+  static Result<std::unique_ptr<Client>> connect(ClientOptions options);
+  ~Client();
+
+  // Writes: the log index the write was applied at.
+  Result<std::uint64_t> update(const std::string& ns, const std::string& key,
+                               const std::vector<crdt::Mutation>& mutations);
+  Result<std::uint64_t> remove(const std::string& ns, const std::string& key);  // `delete`
+  Result<std::uint64_t> merge(const std::string& ns, const std::string& key,
+                              const std::string& delta);
+
+  Result<GetResult> get(const std::string& ns, const std::string& key,
+                        Consistency consistency = Consistency::kLinearizable);
+  Result<ListResult> list(const std::string& ns, const std::string& prefix = "",
+                          const std::string& after = "", std::uint32_t limit = 100,
+                          Consistency consistency = Consistency::kLinearizable);
+
+  // Calls on_event for each event until on_event returns false, the deadline (if any) passes, or
+  // the watch fails. Runs the event loop meanwhile. from_index 0: from now.
+  Status watch(const std::string& ns, const std::string& prefix, std::uint64_t from_index,
+               const std::function<bool(const WatchEvent&)>& on_event,
+               std::optional<std::chrono::milliseconds> deadline = std::nullopt);
+
+  Result<StatusResult> status();
+  Result<std::uint64_t> add_member(std::uint64_t id, const std::string& address,
+                                   bool learner = false);
+  Result<std::uint64_t> remove_member(std::uint64_t id);
+  Status transfer_leader(std::uint64_t id);
+  Result<std::uint64_t> snapshot();  // the index of the snapshot taken
+
+  // The endpoint the client currently talks to.
+  const std::string& endpoint() const;
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace neuroplex::client
