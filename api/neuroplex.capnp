@@ -193,4 +193,7 @@ interface Neuroplex {
   session @0 (token :Text) -> (session :Session);
   admin @1 (token :Text) -> (admin :Admin);
   raftPeer @2 (hello :PeerHello) -> (error :Error, peer :RaftPeer);
+  # Internal: a follower forwards a client's write here when this node is the leader. Writes on
+  # this session are never forwarded again (no loops while views of the leader disagree).
+  forwardSession @3 () -> (session :Session);
 }

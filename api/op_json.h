@@ -7,14 +7,24 @@
 //   {"path": ["tags"], "type": "set", "mutator": "add", "args": ["x", 1, true]}
 //   {"path": ["tags"], "type": "set", "mutator": "remove", "args": ["x"]}
 //   {"path": [], "type": "map", "mutator": "remove", "args": "field"}
-// "path" may be omitted (= []). Types: counter, register, set, map (mvregister is reserved).
+// "path" may be omitted (= []); any other field is rejected (a typo must not pass silently).
+// Types: counter, register, set, map (mvregister is reserved). Arguments:
+//   counter add: an integer in the int64 range (an integral float within ±2^53, e.g. 5.0 or
+//     1e3, counts: JavaScript clients have no other numbers);
+//   register set: any JSON value (stored in canonical form, replication/crdt/json.h);
+//   set add/remove: an array of scalars (null, boolean, number, string); [] is a no-op;
+//   map remove: the field name, a string.
 //
-// Everything here parses untrusted input: every failure is INVALID_ARGUMENT (TOO_LARGE for
-// sizes over the limits) with a message naming the offending part ("ops[2].args: ..."), and
-// nothing throws. The result still goes through replication::validate() before it is proposed.
+// Everything here parses untrusted input: every failure is INVALID_ARGUMENT with a message
+// naming the offending part ("ops[2].args: counter add takes an integer, not a string"), and
+// nothing throws. Only the shape is checked here: names, sizes and counts are the rules of
+// replication::validate(), which every result still goes through before it is proposed.
+// Thread safety: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 #include <vector>
 

@@ -33,6 +33,14 @@ struct Operation {
     delete @3 :Void;
     merge @4 :Data;              # encoded CRDT delta (replication/crdt/crdt.capnp)
   }
+  requestId @5 :RequestId;       # absent (older entries too): client 0, not deduplicated
+}
+
+# Who sent the operation (replication/operation.h RequestId, replication/client_sessions.h).
+struct RequestId {
+  client @0 :UInt64;
+  seq @1 :UInt64;
+  ackedBelow @2 :UInt64;
 }
 
 struct Batch {

@@ -4,6 +4,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include <cassert>
 #include <cstring>
 
 #include "replication/batch.capnp.h"
@@ -147,15 +148,29 @@ Result<WriteOp> read_operation(wire::Operation::Reader in) {
   return invalid_argument("unknown operation in batch");
 }
 
+void write_request_id(wire::RequestId::Builder out, const RequestId& id) {
+  out.setClient(id.client);
+  out.setSeq(id.seq);
+  out.setAckedBelow(id.acked_below);
+}
+
+RequestId read_request_id(wire::RequestId::Reader in) {
+  return {in.getClient(), in.getSeq(), in.getAckedBelow()};
+}
+
 }  // namespace
 
 std::string encode_batch(const Batch& batch) {
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<wire::Batch>();
   root.setTimestampMs(batch.timestamp_ms);
+  assert(batch.request_ids.empty() || batch.request_ids.size() == batch.operations.size());
   auto operations = root.initOperations(static_cast<unsigned>(batch.operations.size()));
   for (unsigned i = 0; i < batch.operations.size(); ++i) {
     write_operation(operations[i], batch.operations[i]);
+    if (!batch.request_ids.empty() && batch.request_ids[i] != RequestId{}) {
+      write_request_id(operations[i].initRequestId(), batch.request_ids[i]);
+    }
   }
   auto words = capnp::messageToFlatArray(message);
   auto bytes = words.asChars();
@@ -172,11 +187,17 @@ Result<Batch> decode_batch(std::string_view bytes) {
     options.traversalLimitInWords = 64u << 20;
     capnp::FlatArrayMessageReader reader(words, options);
     auto root = reader.getRoot<wire::Batch>();
-    Batch batch{root.getTimestampMs(), {}};
-    for (auto operation : root.getOperations()) {
-      Result<WriteOp> decoded = read_operation(operation);
+    Batch batch{root.getTimestampMs(), {}, {}};
+    auto operations = root.getOperations();
+    for (unsigned i = 0; i < operations.size(); ++i) {
+      Result<WriteOp> decoded = read_operation(operations[i]);
       if (!decoded.is_ok()) return decoded.status();
       batch.operations.push_back(std::move(decoded).value());
+      if (operations[i].hasRequestId()) {
+        // The first operation with an id gives every operation one (client 0 when absent).
+        batch.request_ids.resize(operations.size());
+        batch.request_ids[i] = read_request_id(operations[i].getRequestId());
+      }
     }
     return batch;
   } catch (const kj::Exception& e) {

@@ -10,6 +10,8 @@
 
 namespace neuroplex::replication {
 
+// A request id equal to RequestId{} is not written, so it decodes as absent: a decoded batch
+// has no request_ids when no operation carries one, else one per operation.
 std::string encode_batch(const Batch& batch);
 // Fails with INVALID_ARGUMENT on bytes that are not a well-formed batch; never crashes.
 Result<Batch> decode_batch(std::string_view bytes);

@@ -40,12 +40,27 @@ struct MergeOp {
 
 using WriteOp = std::variant<UpdateOp, DeleteOp, MergeOp>;
 
+// Who sent a write, so that a retried write takes effect once (client sessions, Raft
+// dissertation §6.3; replication/client_sessions.h). A client process picks a random nonzero
+// `client` id and numbers its writes seq = 1, 2, ...; with several writes outstanding they may
+// apply out of order. `acked_below` says the client holds replies for every seq below it, so the
+// cluster may forget those (0 and 1: nothing acknowledged yet). client 0 = not deduplicated.
+struct RequestId {
+  std::uint64_t client = 0;
+  std::uint64_t seq = 0;
+  std::uint64_t acked_below = 0;  // must not exceed seq: the reply to seq is still awaited
+
+  friend bool operator==(const RequestId&, const RequestId&) = default;
+};
+
 // The payload of one Raft log entry: operations the leader batched together, stamped with the
-// leader's wall clock. The state machine derives every CRDT timestamp from `timestamp_ms`, never
-// from its own clock, so all replicas apply an entry identically.
+// leader's wall clock. The state machine derives every CRDT timestamp (and session expiry) from
+// `timestamp_ms`, never from its own clock, so all replicas apply an entry identically.
 struct Batch {
   std::uint64_t timestamp_ms = 0;
   std::vector<WriteOp> operations;
+  // Empty (no operation is deduplicated) or one per operation, in the same order.
+  std::vector<RequestId> request_ids;
 };
 
 // Request limits. They change results, so every node of a cluster must use the same values.

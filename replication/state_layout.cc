@@ -49,6 +49,27 @@ Result<crdt::Document> decode_record(std::string_view record) {
   return document;
 }
 
+std::string session_key(std::uint64_t client) {
+  return std::string(kMetaSessionPrefix) + encode_u64(client);
+}
+
+std::string session_outcome_key(std::uint64_t client, std::uint64_t seq) {
+  return std::string(kMetaSessionOutcomePrefix) + encode_u64(client) + encode_u64(seq);
+}
+
+std::string session_expiry_key(std::uint64_t last_used_ms, std::uint64_t client) {
+  return std::string(kMetaSessionExpiryPrefix) + encode_u64(last_used_ms) + encode_u64(client);
+}
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_session_key_pair(
+    std::string_view key, std::string_view prefix) {
+  if (key.size() != prefix.size() + 16 || key.substr(0, prefix.size()) != prefix) {
+    return std::nullopt;
+  }
+  return std::pair{*decode_u64(key.substr(prefix.size(), 8)),
+                   *decode_u64(key.substr(prefix.size() + 8))};
+}
+
 std::string encode_u64(std::uint64_t value) {
   std::string bytes(8, '\0');
   for (int i = 7; i >= 0; --i) {

@@ -1,5 +1,6 @@
 #include "replication/state_machine.h"
 
+#include <algorithm>
 #include <cassert>
 #include <map>
 #include <optional>
@@ -185,6 +186,28 @@ class EntryApplier {
   std::vector<Working*> changed_order_;
 };
 
+// Applies `op` unless its request id says it was applied before; returns its outcome.
+Outcome apply_once(EntryApplier& applier, ClientSessions& sessions, const WriteOp& op,
+                   const RequestId& id, std::uint64_t index, Status& fatal) {
+  if (id.client == 0) return {index, applier.apply(op, fatal)};
+  if (Status invalid = validate_request_id(id); !invalid.is_ok()) return {index, invalid};
+  Result<std::optional<Outcome>> seen = sessions.find(id);
+  if (!seen.is_ok()) {
+    fatal = seen.status();
+    return {index, seen.status()};
+  }
+  Outcome outcome{index, Status::ok()};
+  if (seen->has_value()) {
+    outcome = std::move(**seen);
+  } else {
+    outcome.status = applier.apply(op, fatal);
+    if (!fatal.is_ok()) return outcome;
+    sessions.remember(id, outcome.status);
+  }
+  sessions.acknowledge(id);
+  return outcome;
+}
+
 Result<std::optional<std::uint64_t>> read_meta_u64(const storage::KvStore& store,
                                                    std::string_view name) {
   Result<std::optional<std::string>> bytes = store.get(Column::kMeta, name);
@@ -204,6 +227,9 @@ Result<std::unique_ptr<StateMachine>> StateMachine::open(storage::KvStore& store
   Result<std::optional<std::uint64_t>> clock = read_meta_u64(store, kMetaClock);
   for (const auto* result : {&replica, &applied, &clock}) {
     if (!result->is_ok()) return result->status();
+  }
+  if (options.sessions.idle_expiry_ms == 0 || options.sessions.max_remembered == 0) {
+    return invalid_argument("client sessions need idle_expiry_ms > 0 and max_remembered > 0");
   }
   if (replica->has_value() && **replica != options.replica_id) {
     return invalid_argument("this state store belongs to CRDT replica " +
@@ -225,29 +251,43 @@ void StateMachine::record_progress(storage::WriteBatch& batch, std::uint64_t ind
   batch.put(Column::kMeta, kMetaClock, encode_u64(clock));
 }
 
+Status StateMachine::abandon(Status status) {
+  cache_.clear();  // documents taken out of it are not coming back
+  sessions_.abort();
+  return status;
+}
+
 Result<ApplyResult> StateMachine::apply(std::uint64_t index, const Batch& batch) {
   assert(index == applied_index_ + 1 && "entries are applied in index order");
+  assert(batch.request_ids.empty() || batch.request_ids.size() == batch.operations.size());
+  std::size_t ops_with_ids =
+      static_cast<std::size_t>(std::count_if(batch.request_ids.begin(), batch.request_ids.end(),
+                                             [](const RequestId& id) { return id.client != 0; }));
+  if (Status begun = sessions_.begin_entry(index, batch.timestamp_ms, ops_with_ids);
+      !begun.is_ok()) {
+    return abandon(std::move(begun));
+  }
   crdt::HybridClock clock = clock_;  // committed only with the write
   EntryApplier applier(store_, cache_, options_.limits, options_.replica_id, clock,
                        batch.timestamp_ms);
   ApplyResult result;
   result.results.reserve(batch.operations.size());
-  for (const WriteOp& op : batch.operations) {
+  result.indexes.reserve(batch.operations.size());
+  for (std::size_t i = 0; i < batch.operations.size(); ++i) {
     Status fatal;
-    result.results.push_back(applier.apply(op, fatal));
-    if (!fatal.is_ok()) {
-      cache_.clear();  // documents taken out of it are not coming back
-      return fatal;
-    }
+    RequestId id = batch.request_ids.empty() ? RequestId{} : batch.request_ids[i];
+    Outcome outcome = apply_once(applier, sessions_, batch.operations[i], id, index, fatal);
+    if (!fatal.is_ok()) return abandon(std::move(fatal));
+    result.results.push_back(std::move(outcome.status));
+    result.indexes.push_back(outcome.index);
   }
   storage::WriteBatch write;
   result.changes = applier.flush(write);
+  sessions_.flush(write);
   record_progress(write, index, clock.last());
-  if (Status written = store_.write(write); !written.is_ok()) {
-    cache_.clear();
-    return written;
-  }
+  if (Status written = store_.write(write); !written.is_ok()) return abandon(std::move(written));
   applier.commit_to_cache();
+  sessions_.commit();
   applied_index_ = index;
   clock_ = clock;
   return result;
@@ -260,6 +300,7 @@ Result<ApplyResult> StateMachine::apply_encoded(std::uint64_t index, std::string
   ApplyResult result;
   result.results.push_back(internal_error("log entry " + std::to_string(index) +
                                           " does not decode: " + batch.status().message()));
+  result.indexes.push_back(index);
   return result;
 }
 

@@ -3,9 +3,11 @@
 // A committed entry carries a Batch (replication/operation.h). Applying it:
 //   1. runs every operation in order — each one validated (replication/validation.h), then
 //      applied to its document; a failing operation leaves its document as it was and the rest
-//      of the batch still applies;
-//   2. writes every changed document, the applied index and the hybrid clock in ONE KvStore
-//      batch, so after a crash the store is exactly the state at its recorded applied index.
+//      of the batch still applies. An operation with a request id is applied at most once: a
+//      retry gets the first outcome back instead (replication/client_sessions.h);
+//   2. writes every changed document, the client sessions, the applied index and the hybrid
+//      clock in ONE KvStore batch, so after a crash the store is exactly the state at its
+//      recorded applied index.
 // Deterministic: the outcome depends only on the stored state, the entry, and the options (which
 // must be equal on every node); CRDT timestamps derive from the entry's leader timestamp. The
 // same entries give byte-identical stores on every replica (tests/unit/replication).
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "replication/client_sessions.h"
 #include "replication/crdt/hlc.h"
 #include "replication/document_cache.h"
 #include "replication/operation.h"
@@ -35,6 +38,8 @@ struct StateMachineOptions {
   Limits limits;
   // Memory for decoded hot documents (replication/document_cache.h); 0 disables the cache.
   std::size_t cache_bytes = std::size_t{128} << 20;
+  // Client sessions: how many request outcomes are remembered, and for how long.
+  SessionLimits sessions;
 };
 
 // A document an entry changed, for watchers.
@@ -46,6 +51,9 @@ struct Change {
 
 struct ApplyResult {
   std::vector<Status> results;  // one per operation of the batch, in order
+  // One per operation: the index of the entry where it took effect — this entry's, or for a
+  // duplicate the entry that first applied it (0: unknown, for an expired request).
+  std::vector<std::uint64_t> indexes;
   std::vector<Change> changes;  // each changed document once, in order of first change
 };
 
@@ -55,8 +63,9 @@ class StateMachine {
   static Result<std::unique_ptr<StateMachine>> open(storage::KvStore& store,
                                                     const StateMachineOptions& options);
 
-  // Applies entry `index`, which must be applied_index() + 1. A non-OK Status means the store
-  // could not be written: the node must stop (nothing was applied).
+  // Applies entry `index`, which must be applied_index() + 1. `batch.request_ids` must be empty
+  // or one per operation. A non-OK Status means the store could not be read or written: the node
+  // must stop (nothing was applied).
   Result<ApplyResult> apply(std::uint64_t index, const Batch& batch);
   // Same, from the encoded payload; a payload that does not decode fails every operation with
   // INTERNAL but still advances the applied index, identically on every replica.
@@ -76,16 +85,20 @@ class StateMachine {
         options_(options),
         applied_index_(applied_index),
         clock_(clock),
-        cache_(options.cache_bytes) {}
+        cache_(options.cache_bytes),
+        sessions_(store, options.sessions) {}
 
   static void record_progress(storage::WriteBatch& batch, std::uint64_t index,
                               crdt::Timestamp clock);
+  // Drops what the caches hold after a failure (the store is the truth) and passes `status` on.
+  Status abandon(Status status);
 
   storage::KvStore& store_;
   StateMachineOptions options_;
   std::uint64_t applied_index_;  // invariant: equals the store's meta "applied_index"
   crdt::HybridClock clock_;      // invariant: equals the store's meta "clock"
   DocumentCache cache_;          // invariant: every entry equals the stored record
+  ClientSessions sessions_;      // invariant: its cache equals the stored session records
 };
 
 }  // namespace neuroplex::replication

@@ -58,22 +58,12 @@ node_args() {
 }
 single_args="--data-dir ${data_root} --listen 127.0.0.1:7400 --ws-listen 127.0.0.1:7401"
 
-if [[ ! -x "${daemon}" ]]; then
-  echo
-  echo "run.sh would start ${nodes} node(s):"
-  if [[ "${nodes}" == 1 ]]; then
-    echo "  neuroplexd ${single_args}"
-  else
-    for id in 1 2 3; do
-      echo "  neuroplexd $(node_args "${id}")    # log: ${data_root}/node${id}.log"
-    done
-  fi
-  echo "neuroplexd is not built yet (see issue 'neuroplexd: the cluster node')"
-  exit 0
-fi
-
+ctl="${build_dir}/tools/ctl/neuroplexctl"
 if [[ "${nodes}" == 1 ]]; then
   mkdir -p "${data_root}"
+  echo "Neuroplex: one node, Cap'n Proto on 127.0.0.1:7400, data in ${data_root}"
+  echo "  try: ${ctl} counter add demo visits 1 && ${ctl} get demo visits"
+  echo "  Ctrl-C stops it (a clean shutdown; kill -9 loses nothing acknowledged either)."
   # shellcheck disable=SC2086  # the flags are a space-separated list without spaces in values
   exec "${daemon}" ${single_args}
 fi
@@ -97,7 +87,9 @@ for id in 1 2 3; do
   pids+=("$!")
   echo "node ${id}: pid $!, log ${data_root}/node${id}.log"
 done
-echo "3 nodes running; Ctrl-C stops them."
+echo "3 nodes running: endpoints 127.0.0.1:7400, 127.0.0.1:7410, 127.0.0.1:7420"
+echo "  try: ${ctl} status && ${ctl} --endpoint 127.0.0.1:7410 counter add demo visits 1"
+echo "  Ctrl-C stops them."
 
 # Nodes may exit on their own (e.g. one stopped by hand to watch a failover); the script
 # returns once all have exited, or stops them all on Ctrl-C / SIGTERM.

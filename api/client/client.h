@@ -7,19 +7,29 @@
 //     applies the write once. Retries stop at ClientOptions::deadline;
 //   - pipelines: the *_async calls may be issued many at a time on the client's event loop.
 //
-// Thread safety: a Client owns a kj event loop on the thread that created it and must only be
-// used from that thread. Use one Client per thread.
+// Errors come back as Status with the stable codes of base/status.h: the node's own answer
+// (INVALID_ARGUMENT, NOT_FOUND, TYPE_MISMATCH, TOO_LARGE, ...) at once; UNAVAILABLE (with the last
+// error's text) when the deadline passes while retrying; INTERNAL for a server bug. No kj or
+// capnp exception leaves the library.
+//
+// Thread safety: a Client owns a kj event loop (kj::setupAsyncIo) on the thread that created it
+// and must only be used from that thread; a thread can hold one Client at a time (kj allows one
+// event loop per thread). The synchronous calls run the event loop until their reply, so they must
+// not be called from inside a promise continuation or a watch callback. Every promise returned by
+// a *_async call must be resolved or dropped before the Client is destroyed.
 #pragma once
+
+#include <kj/async.h>
+#include <kj/timer.h>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "replication/crdt/mutation.h"
@@ -35,6 +45,11 @@ struct ClientOptions {
   std::chrono::milliseconds deadline{10000};
   // Follow NOT_LEADER to the leader (true), or return it to the caller (false).
   bool follow_leader = true;
+  // One attempt without a reply for this long counts as a broken connection: the client moves on
+  // (a stopped or partitioned node never answers, and may never close the socket either).
+  std::chrono::milliseconds attempt_timeout{3000};
+  // Sent in the bootstrap calls; reserved for authentication (not checked by servers yet).
+  std::string token;
 };
 
 struct GetResult {
@@ -81,6 +96,8 @@ struct WatchEvent {
   bool resync = false;
 };
 
+class ClientCore;  // api/client/client_impl.h
+
 class Client {
  public:
   static Result<std::unique_ptr<Client>> connect(ClientOptions options);
@@ -100,7 +117,11 @@ class Client {
                           Consistency consistency = Consistency::kLinearizable);
 
   // Calls on_event for each event until on_event returns false, the deadline (if any) passes, or
-  // the watch fails. Runs the event loop meanwhile. from_index 0: from now.
+  // the watch fails. Runs the event loop meanwhile. from_index 0: from now. A lost connection or
+  // a node closing the watch (UNAVAILABLE) is survived: the watch resumes, on another endpoint if
+  // need be, where the caller's events stopped, without repeating or losing any (a node whose
+  // history no longer reaches back sends `resync` events instead). OK when on_event said stop or
+  // the deadline passed; UNAVAILABLE when no node took the watch back within options.deadline.
   Status watch(const std::string& ns, const std::string& prefix, std::uint64_t from_index,
                const std::function<bool(const WatchEvent&)>& on_event,
                std::optional<std::chrono::milliseconds> deadline = std::nullopt);
@@ -112,13 +133,34 @@ class Client {
   Status transfer_leader(std::uint64_t id);
   Result<std::uint64_t> snapshot();  // the index of the snapshot taken
 
-  // The endpoint the client currently talks to.
+  // The endpoint the client currently talks to (or connects to next).
   const std::string& endpoint() const;
+  // This client's nonzero RequestId.client, random per Client.
+  std::uint64_t client_id() const;
+
+  // ---- Asynchronous forms, for pipelining. ----
+  // Any number may be in flight at once; each retries on its own exactly as the synchronous call
+  // does (a write keeps its RequestId across retries). The promises never reject: every failure
+  // is in the Result. Wait with `promise.wait(client.wait_scope())`, or chain them.
+  kj::Promise<Result<std::uint64_t>> update_async(const std::string& ns, const std::string& key,
+                                                  const std::vector<crdt::Mutation>& mutations);
+  kj::Promise<Result<std::uint64_t>> remove_async(const std::string& ns, const std::string& key);
+  kj::Promise<Result<std::uint64_t>> merge_async(const std::string& ns, const std::string& key,
+                                                 const std::string& delta);
+  kj::Promise<Result<GetResult>> get_async(const std::string& ns, const std::string& key,
+                                           Consistency consistency = Consistency::kLinearizable);
+  kj::Promise<Result<ListResult>> list_async(const std::string& ns, const std::string& prefix,
+                                             const std::string& after, std::uint32_t limit,
+                                             Consistency consistency);
+  kj::Promise<Result<StatusResult>> status_async();
+
+  // The client's event loop, for waiting on the *_async promises and for timers.
+  kj::WaitScope& wait_scope();
+  kj::Timer& timer();
 
  private:
-  struct Impl;
-  explicit Client(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Client(std::unique_ptr<ClientCore> core);
+  std::unique_ptr<ClientCore> core_;  // never null
 };
 
 }  // namespace neuroplex::client

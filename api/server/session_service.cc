@@ -1,0 +1,247 @@
+// Session and Admin: the client and operator operations over the node core.
+//
+// Writes that reach a follower are forwarded once to the leader's `forwardSession` (which never
+// forwards again, so a stale view of the leader cannot make a loop); when the leader is not
+// reachable the client gets NOT_LEADER with the leader's address, or UNAVAILABLE without a
+// leader, never a hang.
+#include "api/server/session_service.h"
+
+#include "api/op_json.h"
+#include "api/server/services.h"
+#include "api/server/wire_convert.h"
+#include "replication/validation.h"
+
+namespace neuroplex::server {
+namespace wire = api::wire;
+
+namespace {
+
+Result<replication::UpdateOp> decode_update(wire::Session::UpdateParams::Reader params) {
+  replication::UpdateOp op{.ns = params.getNs(), .key = params.getKey()};
+  unsigned i = 0;
+  for (wire::Mutation::Reader mutation : params.getOps()) {
+    std::vector<std::string> path;
+    for (capnp::Text::Reader segment : mutation.getPath()) path.emplace_back(segment.cStr());
+    Result<crdt::Mutation> parsed =
+        api::parse_mutation_text(std::move(path), mutation.getType().cStr(),
+                                 mutation.getMutator().cStr(), mutation.getArgs().cStr());
+    if (!parsed.is_ok()) {
+      return Status(parsed.status().code(),
+                    "ops[" + std::to_string(i) + "]: " + parsed.status().message());
+    }
+    op.mutations.push_back(std::move(*parsed));
+    ++i;
+  }
+  return op;
+}
+
+template <typename Results>
+void set_reply(Results results, const node::WriteReply& reply) {
+  if (!reply.status.is_ok()) {
+    to_wire(reply, results.initError());
+    return;
+  }
+  results.setIndex(reply.index);
+}
+
+}  // namespace
+
+SessionService::SessionService(NodeContext& node, bool forwarded)
+    : node_(node), forwarded_(forwarded) {}
+
+// Validates and proposes a write; on NOT_LEADER forwards it to the leader once. `forward` makes
+// the same call on the leader's session and copies its reply.
+template <typename Context, typename Forward>
+kj::Promise<void> SessionService::write(Context context, Result<replication::WriteOp> op,
+                                        replication::RequestId id, Forward forward) {
+  if (!op.is_ok()) {
+    to_wire(op.status(), context.getResults().initError());
+    return kj::READY_NOW;
+  }
+  if (Status valid = replication::validate(*op, node_.limits); !valid.is_ok()) {
+    to_wire(valid, context.getResults().initError());
+    return kj::READY_NOW;
+  }
+  return node_.bridge.write(std::move(*op), id)
+      .then([this, context,
+             forward = kj::mv(forward)](node::WriteReply reply) mutable -> kj::Promise<void> {
+        if (reply.status.code() == ErrorCode::kNotLeader && !forwarded_) {
+          KJ_IF_MAYBE (leader, node_.transport.bootstrap_of(reply.leader)) {
+            auto session = leader->forwardSessionRequest().send().getSession();
+            return forward(session, context).catch_([context, reply](kj::Exception&&) mutable {
+              set_reply(context.getResults(), reply);  // the leader went away: say who it was
+            });
+          }
+        }
+        set_reply(context.getResults(), reply);
+        return kj::READY_NOW;
+      });
+}
+
+kj::Promise<void> SessionService::update(UpdateContext context) {
+  auto params = context.getParams();
+  Result<replication::UpdateOp> op = decode_update(params);
+  Result<replication::WriteOp> write_op =
+      op.is_ok() ? Result<replication::WriteOp>(std::move(*op)) : op.status();
+  return write(context, std::move(write_op), from_wire(params.getRequestId()),
+               [](wire::Session::Client leader, UpdateContext context) {
+                 auto request = leader.updateRequest();
+                 auto params = context.getParams();
+                 request.setRequestId(params.getRequestId());
+                 request.setNs(params.getNs());
+                 request.setKey(params.getKey());
+                 request.setOps(params.getOps());
+                 return request.send().then(
+                     [context](auto response) mutable { context.setResults(response); });
+               });
+}
+
+kj::Promise<void> SessionService::delete_(DeleteContext context) {
+  auto params = context.getParams();
+  replication::WriteOp op = replication::DeleteOp{.ns = params.getNs(), .key = params.getKey()};
+  return write(context, std::move(op), from_wire(params.getRequestId()),
+               [](wire::Session::Client leader, DeleteContext context) {
+                 auto request = leader.deleteRequest();
+                 auto params = context.getParams();
+                 request.setRequestId(params.getRequestId());
+                 request.setNs(params.getNs());
+                 request.setKey(params.getKey());
+                 return request.send().then(
+                     [context](auto response) mutable { context.setResults(response); });
+               });
+}
+
+kj::Promise<void> SessionService::merge(MergeContext context) {
+  auto params = context.getParams();
+  auto delta = params.getDelta();
+  replication::WriteOp op = replication::MergeOp{
+      .ns = params.getNs(),
+      .key = params.getKey(),
+      .delta = std::string(reinterpret_cast<const char*>(delta.begin()), delta.size())};
+  return write(context, std::move(op), from_wire(params.getRequestId()),
+               [](wire::Session::Client leader, MergeContext context) {
+                 auto request = leader.mergeRequest();
+                 auto params = context.getParams();
+                 request.setRequestId(params.getRequestId());
+                 request.setNs(params.getNs());
+                 request.setKey(params.getKey());
+                 request.setDelta(params.getDelta());
+                 return request.send().then(
+                     [context](auto response) mutable { context.setResults(response); });
+               });
+}
+
+kj::Promise<void> SessionService::get(GetContext context) {
+  auto params = context.getParams();
+  node::ReadRequest request{
+      .kind = node::ReadRequest::Kind::kGet, .ns = params.getNs(), .key = params.getKey()};
+  return node_.bridge.read(std::move(request), from_wire(params.getConsistency()))
+      .then([context](node::ReadReply reply) mutable {
+        auto results = context.getResults();
+        if (!reply.status.is_ok()) {
+          to_wire(reply.status, results.initError());
+          return;
+        }
+        results.setExists(reply.document.exists);
+        results.setValue(reply.document.value.dump());
+        results.setTypes(reply.document.types.dump());
+        results.setIndex(reply.index);
+      });
+}
+
+kj::Promise<void> SessionService::list(ListContext context) {
+  auto params = context.getParams();
+  node::ReadRequest request{.kind = node::ReadRequest::Kind::kList,
+                            .ns = params.getNs(),
+                            .prefix = params.getPrefix(),
+                            .after = params.getAfter(),
+                            .limit = params.getLimit() == 0 ? 100 : params.getLimit()};
+  return node_.bridge.read(std::move(request), from_wire(params.getConsistency()))
+      .then([context](node::ReadReply reply) mutable {
+        auto results = context.getResults();
+        if (!reply.status.is_ok()) {
+          to_wire(reply.status, results.initError());
+          return;
+        }
+        auto keys = results.initKeys(static_cast<unsigned>(reply.list.keys.size()));
+        for (unsigned i = 0; i < keys.size(); ++i) keys.set(i, reply.list.keys[i]);
+        results.setHasNext(reply.list.next.has_value());
+        if (reply.list.next) results.setNext(*reply.list.next);
+      });
+}
+
+kj::Promise<void> SessionService::watch(WatchContext context) {
+  auto params = context.getParams();
+  node::WatchSpec spec{
+      .ns = params.getNs(), .prefix = params.getPrefix(), .from_index = params.getFromIndex()};
+  Status valid = replication::validate_namespace(spec.ns);
+  if (valid.is_ok()) valid = replication::validate_key_prefix(spec.prefix);
+  if (!valid.is_ok()) {
+    to_wire(valid, context.getResults().initError());
+    return kj::READY_NOW;
+  }
+  return node_.bridge.status().then(
+      [this, context, spec = std::move(spec)](node::NodeStatus status) mutable {
+        auto results = context.getResults();
+        const std::uint64_t id = node_.watches.start(spec, context.getParams().getWatcher());
+        results.setHandle(kj::heap<WatchHandleService>(node_.watches, id));
+        results.setStartIndex(status.applied);
+      });
+}
+
+kj::Promise<void> SessionService::status(StatusContext context) {
+  return node_.bridge.status().then([context](node::NodeStatus status) mutable {
+    to_wire(status, context.getResults().initStatus());
+  });
+}
+
+WatchHandleService::~WatchHandleService() noexcept(false) { watches_.cancel(id_); }
+
+kj::Promise<void> WatchHandleService::cancel(CancelContext) {
+  watches_.cancel(id_);
+  return kj::READY_NOW;
+}
+
+// ---- Admin ----
+
+kj::Promise<void> AdminService::status(StatusContext context) {
+  return node_.bridge.status().then([context](node::NodeStatus status) mutable {
+    to_wire(status, context.getResults().initStatus());
+  });
+}
+
+kj::Promise<void> AdminService::addMember(AddMemberContext context) {
+  auto params = context.getParams();
+  if (params.getId() == raft::kNoNode || params.getAddress().size() == 0) {
+    to_wire(invalid_argument("a member needs a nonzero id and an address"),
+            context.getResults().initError());
+    return kj::READY_NOW;
+  }
+  raft::MembershipChange change{
+      .type = params.getLearner() ? raft::ChangeType::kAddLearner : raft::ChangeType::kAddVoter,
+      .node = params.getId(),
+      .address = params.getAddress()};
+  return node_.bridge.change_membership(std::move(change))
+      .then([context](node::WriteReply reply) mutable { set_reply(context.getResults(), reply); });
+}
+
+kj::Promise<void> AdminService::removeMember(RemoveMemberContext context) {
+  raft::MembershipChange change{.type = raft::ChangeType::kRemove,
+                                .node = context.getParams().getId()};
+  return node_.bridge.change_membership(std::move(change))
+      .then([context](node::WriteReply reply) mutable { set_reply(context.getResults(), reply); });
+}
+
+kj::Promise<void> AdminService::transferLeader(TransferLeaderContext context) {
+  return node_.bridge.transfer_leader(context.getParams().getId())
+      .then([context](node::WriteReply reply) mutable {
+        if (!reply.status.is_ok()) to_wire(reply, context.getResults().initError());
+      });
+}
+
+kj::Promise<void> AdminService::snapshot(SnapshotContext context) {
+  return node_.bridge.take_snapshot().then(
+      [context](node::WriteReply reply) mutable { set_reply(context.getResults(), reply); });
+}
+
+}  // namespace neuroplex::server

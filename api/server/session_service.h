@@ -1,0 +1,59 @@
+// The Session, Admin and WatchHandle services (see services.h). Rpc thread only.
+#pragma once
+
+#include <cstdint>
+
+#include "api/neuroplex.capnp.h"
+#include "api/server/services.h"
+
+namespace neuroplex::server {
+
+class SessionService final : public api::wire::Session::Server {
+ public:
+  // `forwarded`: this session serves writes another node forwarded; it never forwards them.
+  SessionService(NodeContext& node, bool forwarded);
+
+  kj::Promise<void> update(UpdateContext context) override;
+  kj::Promise<void> get(GetContext context) override;
+  kj::Promise<void> delete_(DeleteContext context) override;
+  kj::Promise<void> list(ListContext context) override;
+  kj::Promise<void> merge(MergeContext context) override;
+  kj::Promise<void> watch(WatchContext context) override;
+  kj::Promise<void> status(StatusContext context) override;
+
+ private:
+  template <typename Context, typename Forward>
+  kj::Promise<void> write(Context context, Result<replication::WriteOp> op,
+                          replication::RequestId id, Forward forward);
+
+  NodeContext& node_;
+  const bool forwarded_;
+};
+
+class AdminService final : public api::wire::Admin::Server {
+ public:
+  explicit AdminService(NodeContext& node) : node_(node) {}
+
+  kj::Promise<void> status(StatusContext context) override;
+  kj::Promise<void> addMember(AddMemberContext context) override;
+  kj::Promise<void> removeMember(RemoveMemberContext context) override;
+  kj::Promise<void> transferLeader(TransferLeaderContext context) override;
+  kj::Promise<void> snapshot(SnapshotContext context) override;
+
+ private:
+  NodeContext& node_;
+};
+
+// Dropping the handle (or the connection) cancels the watch.
+class WatchHandleService final : public api::wire::WatchHandle::Server {
+ public:
+  WatchHandleService(WatchRegistry& watches, std::uint64_t id) : watches_(watches), id_(id) {}
+  ~WatchHandleService() noexcept(false);
+  kj::Promise<void> cancel(CancelContext context) override;
+
+ private:
+  WatchRegistry& watches_;
+  const std::uint64_t id_;
+};
+
+}  // namespace neuroplex::server

@@ -1,0 +1,207 @@
+#include "node/core.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+namespace neuroplex::node {
+
+Core::Core(NodeOptions options, Transport& transport)
+    : options_(std::move(options)), dir_{options_.data_dir}, transport_(transport) {}
+
+Core::~Core() { stop(); }
+
+Result<std::unique_ptr<Core>> Core::open(NodeOptions options, Transport& transport) {
+  std::unique_ptr<Core> core(new Core(std::move(options), transport));
+  NPX_RETURN_IF_ERROR(core->open_storage());
+  return core;
+}
+
+void Core::start() {
+  publish_members();
+  thread_ = std::thread([this] { run(); });
+}
+
+void Core::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  // The log thread may still complete writes; its callbacks only post (now ignored).
+  if (log_) log_.reset();
+}
+
+void Core::post(std::function<void()> task) {
+  bool was_empty;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    was_empty = inbox_.empty();
+    inbox_.push_back(std::move(task));
+  }
+  // The core thread drains the whole inbox per wake-up: only the first task needs to wake it.
+  if (was_empty) wake_.notify_one();
+}
+
+void Core::run() {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point next_tick = Clock::now() + options_.tick;
+  std::vector<std::function<void()>> tasks;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_until(lock, next_tick, [&] { return stopping_ || !inbox_.empty(); });
+      if (stopping_) break;
+      tasks.swap(inbox_);
+    }
+    for (std::function<void()>& task : tasks) task();
+    tasks.clear();
+    const Clock::time_point now = Clock::now();
+    if (now >= next_tick) {
+      raft_->tick();
+      next_tick += options_.tick;
+      if (next_tick < now) next_tick = now + options_.tick;  // fell behind: skip, don't burst
+    }
+    turn();
+  }
+  watches_.close_all(unavailable("the node is shutting down"));
+}
+
+void Core::turn() {
+  propose_writes();
+  request_reads();
+  pump();
+  serve_reads();
+}
+
+void Core::fatal(const std::string& why) {
+  std::fprintf(stderr, "neuroplexd: node %llu stops: %s\n",
+               static_cast<unsigned long long>(options_.id), why.c_str());
+  std::fflush(stderr);
+  // The disk state is crash-consistent; a restart recovers from it. Nothing may run on after a
+  // failed write (fsyncgate), so no destructors, no further replies.
+  std::_Exit(70);
+}
+
+// ---- Entry points: each queues its work for the core thread. ----
+
+void Core::write(replication::WriteOp op, replication::RequestId id, WriteCallback done) {
+  post([this, op = std::move(op), id, done = std::move(done)]() mutable {
+    if (raft_->role() != raft::Role::kLeader) {
+      done(not_leader_reply());
+      return;
+    }
+    queued_writes_.push_back(QueuedWrite{std::move(op), id, std::move(done)});
+  });
+}
+
+void Core::read(ReadRequest request, Consistency consistency, ReadCallback done) {
+  post([this, request = std::move(request), consistency, done = std::move(done)]() mutable {
+    if (consistency == Consistency::kLocal || machine_ == nullptr) {
+      answer_read(request, done);
+      return;
+    }
+    if (consistency == Consistency::kLease) lease_requested_ = true;
+    queued_reads_.push_back(QueuedRead{std::move(request), std::move(done)});
+  });
+}
+
+void Core::status(std::function<void(NodeStatus)> done) {
+  post([this, done = std::move(done)] { done(make_status()); });
+}
+
+void Core::change_membership(raft::MembershipChange change, WriteCallback done) {
+  post([this, change = std::move(change), done = std::move(done)] {
+    Result<raft::Index> index = raft_->propose_membership(change);
+    if (!index.is_ok()) {
+      WriteReply reply = index.status().code() == ErrorCode::kNotLeader
+                             ? not_leader_reply()
+                             : WriteReply{.status = index.status()};
+      done(std::move(reply));
+      return;
+    }
+    waiters_[*index] = EntryWaiter{raft_->term(), {done}};
+  });
+}
+
+void Core::transfer_leader(raft::NodeId target, WriteCallback done) {
+  post([this, target, done = std::move(done)] {
+    Status status = raft_->transfer_leadership(target);
+    if (status.code() == ErrorCode::kNotLeader) {
+      done(not_leader_reply());
+      return;
+    }
+    done(WriteReply{.status = std::move(status), .index = raft_->log().commit()});
+  });
+}
+
+void Core::take_snapshot(WriteCallback done) {
+  post([this, done = std::move(done)] {
+    snapshot_waiters_.push_back(done);
+    maybe_take_snapshot(/*forced=*/true);
+  });
+}
+
+std::uint64_t Core::watch(WatchSpec spec, std::unique_ptr<WatchSink> sink) {
+  static std::atomic<std::uint64_t> next_id{1};
+  const std::uint64_t id = next_id.fetch_add(1);
+  // std::function needs a copyable closure; the sink moves in through a shared holder.
+  auto holder = std::make_shared<std::unique_ptr<WatchSink>>(std::move(sink));
+  post([this, id, spec = std::move(spec), holder] {
+    if (machine_ == nullptr) {
+      (*holder)->close(unavailable("this node has no state yet (it is waiting to join)"));
+      return;
+    }
+    watches_.add(id, spec, std::move(*holder), machine_->applied_index(), document_reader(),
+                 key_lister());
+  });
+  return id;
+}
+
+void Core::unwatch(std::uint64_t watch_id) {
+  post([this, watch_id] { watches_.remove(watch_id); });
+}
+
+void Core::deliver(std::vector<raft::Message> messages) {
+  post([this, messages = std::move(messages)]() mutable {
+    for (raft::Message& message : messages) raft_->step(std::move(message));
+  });
+}
+
+void Core::deliver_snapshot(raft::Message message, std::string dir) {
+  post([this, message = std::move(message), dir = std::move(dir)]() mutable {
+    staged_[message.snapshot.index] = {message.snapshot, std::move(dir)};
+    raft_->step(std::move(message));
+  });
+}
+
+void Core::report_unreachable(raft::NodeId peer) {
+  post([this, peer] { raft_->report_unreachable(peer); });
+}
+
+void Core::report_snapshot(raft::NodeId peer, bool success) {
+  post([this, peer, success] { raft_->report_snapshot(peer, success); });
+}
+
+Status Core::accept_cluster(std::uint64_t cluster_id) {
+  if (cluster_id == 0) return invalid_argument("cluster id 0 is not a cluster");
+  std::uint64_t expected = 0;
+  if (cluster_id_.compare_exchange_strong(expected, cluster_id)) {
+    // First contact of a joining node: record it before anything of that cluster is stored.
+    NPX_RETURN_IF_ERROR(write_identity(dir_, Identity{options_.id, cluster_id}));
+    post([this] {
+      Status status = open_state_machine();
+      if (!status.is_ok()) fatal(status.to_string());
+    });
+    return Status::ok();
+  }
+  if (expected == cluster_id) return Status::ok();
+  return invalid_argument("this node belongs to cluster " + std::to_string(expected) + ", not " +
+                          std::to_string(cluster_id));
+}
+
+}  // namespace neuroplex::node
