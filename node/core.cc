@@ -50,6 +50,7 @@ void Core::post(std::function<void()> task) {
 void Core::run() {
   using Clock = std::chrono::steady_clock;
   Clock::time_point next_tick = Clock::now() + options_.tick;
+  Clock::time_point next_expiry = next_tick;
   std::vector<std::function<void()>> tasks;
   for (;;) {
     {
@@ -62,6 +63,10 @@ void Core::run() {
     tasks.clear();
     const Clock::time_point now = Clock::now();
     if (now >= next_tick) {
+      if (now >= next_expiry) {
+        expire_requests(now);
+        next_expiry = now + std::chrono::seconds(1);
+      }
       raft_->tick();
       next_tick += options_.tick;
       if (next_tick < now) next_tick = now + options_.tick;  // fell behind: skip, don't burst
@@ -106,7 +111,8 @@ void Core::read(ReadRequest request, Consistency consistency, ReadCallback done)
       return;
     }
     if (consistency == Consistency::kLease) lease_requested_ = true;
-    queued_reads_.push_back(QueuedRead{std::move(request), std::move(done)});
+    queued_reads_.push_back(
+        QueuedRead{std::move(request), std::move(done), std::chrono::steady_clock::now()});
   });
 }
 
@@ -124,7 +130,7 @@ void Core::change_membership(raft::MembershipChange change, WriteCallback done) 
       done(std::move(reply));
       return;
     }
-    waiters_[*index] = EntryWaiter{raft_->term(), {done}};
+    waiters_[*index] = EntryWaiter{raft_->term(), {done}, std::chrono::steady_clock::now()};
   });
 }
 
@@ -166,9 +172,10 @@ void Core::unwatch(std::uint64_t watch_id) {
   post([this, watch_id] { watches_.remove(watch_id); });
 }
 
-void Core::deliver(std::vector<raft::Message> messages) {
-  post([this, messages = std::move(messages)]() mutable {
+void Core::deliver(std::vector<raft::Message> messages, std::function<void(bool)> done) {
+  post([this, messages = std::move(messages), done = std::move(done)]() mutable {
     for (raft::Message& message : messages) raft_->step(std::move(message));
+    done(true);
   });
 }
 

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -123,7 +124,8 @@ class Core {
   void unwatch(std::uint64_t watch_id);
 
   // From peers (the transport).
-  void deliver(std::vector<raft::Message> messages);
+  // `done` (core thread) runs once the messages are stepped: the transport's backpressure.
+  void deliver(std::vector<raft::Message> messages, std::function<void(bool)> done);
   // A snapshot arrived whole in `dir` (a staging directory of the state root); `message` is the
   // leader's kSnapshot, delivered to Raft now. The core installs the directory if Raft accepts.
   void deliver_snapshot(raft::Message message, std::string dir);
@@ -142,6 +144,10 @@ class Core {
   Core(NodeOptions options, Transport& transport);
 
   // core.cc — thread, inbox, loop
+  // A client request still unanswered after this is failed with UNAVAILABLE. Longer than an
+  // election, so a leader change alone does not trip it.
+  static constexpr std::chrono::seconds kRequestTimeout{5};
+
   void post(std::function<void()> task);
   void run();
   void turn();
@@ -166,6 +172,9 @@ class Core {
   void request_reads();
   void serve_reads();
   void answer_read(const ReadRequest& request, const ReadCallback& done);
+  // Fails the writes and reads waiting longer than kRequestTimeout (a leader cut off from its
+  // followers, a read index that never comes): the client hears UNAVAILABLE, never a hang.
+  void expire_requests(std::chrono::steady_clock::time_point now);
   NodeStatus make_status() const;
   DocumentReader document_reader();
   KeyLister key_lister();
@@ -182,13 +191,16 @@ class Core {
     WriteCallback done;
   };
   // The writes one proposed entry carries, answered when it applies at (index, term).
+  using TimePoint = std::chrono::steady_clock::time_point;
   struct EntryWaiter {
     raft::Term term = 0;
     std::vector<WriteCallback> done;  // one per operation; one for a membership change
+    TimePoint since;
   };
   struct QueuedRead {
     ReadRequest request;
     ReadCallback done;
+    TimePoint since;
   };
 
   NodeOptions options_;

@@ -118,3 +118,41 @@ NodeStatus Core::make_status() const {
 }
 
 }  // namespace neuroplex::node
+
+namespace neuroplex::node {
+
+void Core::expire_requests(std::chrono::steady_clock::time_point now) {
+  const auto cutoff = now - kRequestTimeout;
+  const Status write_timeout =
+      unavailable("the write did not commit within " + std::to_string(kRequestTimeout.count()) +
+                  " s (no quorum?); its outcome is unknown: retry it with the same request id");
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->second.since > cutoff) {
+      ++it;
+      continue;
+    }
+    for (WriteCallback& done : it->second.done) done(WriteReply{.status = write_timeout});
+    it = waiters_.erase(it);
+  }
+  const Status read_timeout =
+      unavailable("no read index within " + std::to_string(kRequestTimeout.count()) +
+                  " s (no leader or no quorum); retry");
+  for (auto it = reads_asked_.begin(); it != reads_asked_.end();) {
+    if (it->second.empty() || it->second.front().since > cutoff) {
+      ++it;
+      continue;
+    }
+    for (QueuedRead& read : it->second) read.done(ReadReply{.status = read_timeout});
+    it = reads_asked_.erase(it);
+  }
+  for (auto it = reads_waiting_.begin(); it != reads_waiting_.end();) {
+    if (it->second.since > cutoff) {
+      ++it;
+      continue;
+    }
+    it->second.done(ReadReply{.status = read_timeout});
+    it = reads_waiting_.erase(it);
+  }
+}
+
+}  // namespace neuroplex::node

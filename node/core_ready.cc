@@ -71,7 +71,8 @@ void Core::propose_writes() {
       for (WriteCallback& callback : done) callback(reply);
       continue;
     }
-    waiters_[*index] = EntryWaiter{raft_->term(), std::move(done)};
+    waiters_[*index] =
+        EntryWaiter{raft_->term(), std::move(done), std::chrono::steady_clock::now()};
   }
 }
 

@@ -2,8 +2,20 @@
 
 namespace neuroplex::server {
 
+namespace {
+
+Status overloaded() {
+  return unavailable("the node is overloaded (" + std::to_string(CoreBridge::kMaxInFlight) +
+                     " requests in flight); retry shortly");
+}
+
+}  // namespace
+
 kj::Promise<node::WriteReply> CoreBridge::write(replication::WriteOp op,
                                                 replication::RequestId id) {
+  if (writes_.size() + reads_.size() >= kMaxInFlight) {
+    return node::WriteReply{.status = overloaded()};
+  }
   auto [call, promise] = writes_.add();
   core_.write(std::move(op), id, reply_to(writes_, call));
   return kj::mv(promise);
@@ -11,6 +23,9 @@ kj::Promise<node::WriteReply> CoreBridge::write(replication::WriteOp op,
 
 kj::Promise<node::ReadReply> CoreBridge::read(node::ReadRequest request,
                                               node::Consistency consistency) {
+  if (writes_.size() + reads_.size() >= kMaxInFlight) {
+    return node::ReadReply{.status = overloaded()};
+  }
   auto [call, promise] = reads_.add();
   core_.read(std::move(request), consistency, reply_to(reads_, call));
   return kj::mv(promise);
@@ -38,6 +53,16 @@ kj::Promise<node::WriteReply> CoreBridge::take_snapshot() {
   auto [call, promise] = writes_.add();
   core_.take_snapshot(reply_to(writes_, call));
   return kj::mv(promise);
+}
+
+}  // namespace neuroplex::server
+
+namespace neuroplex::server {
+
+kj::Promise<void> CoreBridge::deliver(std::vector<raft::Message> messages) {
+  auto [call, promise] = delivered_.add();
+  core_.deliver(std::move(messages), reply_to(delivered_, call));
+  return promise.ignoreResult();
 }
 
 }  // namespace neuroplex::server

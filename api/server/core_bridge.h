@@ -5,6 +5,12 @@
 // inbox, so no kj object is ever touched or destroyed off the rpc thread. A call whose caller
 // went away (the promise was dropped) is still answered by the core and then discarded.
 //
+// Bounded: at most kMaxInFlight client calls (writes and reads) wait on the core at a time; past
+// that a call is refused at once with UNAVAILABLE ("overloaded"), so an overload sheds load at
+// the door instead of growing the core's queue without limit. Raft messages from peers are
+// handed over with deliver(), whose promise resolves once the core has stepped them, so Cap'n
+// Proto's stream flow control pushes back on a peer that sends faster than the core steps.
+//
 // Thread safety: rpc thread only (the core's callbacks capture only the bridge pointer and an
 // id, and post). Lifecycle: must outlive every core callback (neuroplexd stops the core first).
 #pragma once
@@ -13,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <vector>
 
 #include "api/server/kj_inbox.h"
 #include "node/core.h"
@@ -32,6 +39,9 @@ class CoreBridge {
   kj::Promise<node::WriteReply> change_membership(raft::MembershipChange change);
   kj::Promise<node::WriteReply> transfer_leader(raft::NodeId target);
   kj::Promise<node::WriteReply> take_snapshot();
+  kj::Promise<void> deliver(std::vector<raft::Message> messages);
+
+  static constexpr std::size_t kMaxInFlight = 65536;
 
  private:
   template <typename T>
@@ -43,6 +53,7 @@ class CoreBridge {
       fulfillers_.emplace(id, kj::mv(paf.fulfiller));
       return {id, kj::mv(paf.promise)};
     }
+    std::size_t size() const { return fulfillers_.size(); }
     void resolve(std::uint64_t id, T value) {
       auto it = fulfillers_.find(id);
       if (it == fulfillers_.end()) return;
@@ -70,6 +81,7 @@ class CoreBridge {
   Pending<node::WriteReply> writes_;
   Pending<node::ReadReply> reads_;
   Pending<node::NodeStatus> statuses_;
+  Pending<bool> delivered_;
 };
 
 }  // namespace neuroplex::server

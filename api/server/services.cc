@@ -75,8 +75,8 @@ class RaftPeerService final : public wire::RaftPeer::Server {
                  "snapshots arrive through installSnapshot");
       messages.push_back(std::move(*message));
     }
-    if (!messages.empty()) node_.bridge.core().deliver(std::move(messages));
-    return kj::READY_NOW;
+    if (messages.empty()) return kj::READY_NOW;
+    return node_.bridge.deliver(std::move(messages));
   }
 
   kj::Promise<void> installSnapshot(InstallSnapshotContext context) override {
