@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "api/tcp_nodelay.h"
+
 namespace neuroplex::client {
 
 namespace wire = ::neuroplex::api::wire;
@@ -26,6 +28,7 @@ Connection::~Connection() noexcept(false) = default;
 
 void Connection::on_connected(kj::Own<kj::AsyncIoStream> stream, const std::string& token) {
   stream_ = kj::mv(stream);
+  api::set_tcp_nodelay(*stream_);
   rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
   wire::Neuroplex::Client bootstrap = rpc_->bootstrap().castAs<wire::Neuroplex>();
   auto session = bootstrap.sessionRequest();

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "api/server/wire_convert.h"
+#include "api/tcp_nodelay.h"
 #include "storage/snapshot/reader.h"
 
 namespace neuroplex::server {
@@ -165,6 +166,7 @@ void PeerTransport::connect(Peer& peer) {
 
 void PeerTransport::connected(Peer& peer, kj::Own<kj::AsyncIoStream> stream) {
   peer.stream = kj::mv(stream);
+  api::set_tcp_nodelay(*peer.stream);
   peer.client = kj::heap<capnp::TwoPartyClient>(*peer.stream);
   auto bootstrap = peer.client->bootstrap().castAs<wire::Neuroplex>();
   auto request = bootstrap.raftPeerRequest();

@@ -15,6 +15,7 @@
 #include "api/server/peer_transport.h"
 #include "api/server/services.h"
 #include "api/server/watch_registry.h"
+#include "api/tcp_nodelay.h"
 
 namespace neuroplex::server {
 namespace {
@@ -72,6 +73,7 @@ class Acceptor final : private kj::TaskSet::ErrorHandler {
 
  private:
   void serve(kj::Own<kj::AsyncIoStream> stream) {
+    api::set_tcp_nodelay(*stream);
     auto connection = kj::heap<Connection>(kj::mv(stream));
     auto drop = kj::newPromiseAndFulfiller<void>();
     auto dropper = kj::refcounted<Dropper>(kj::mv(drop.fulfiller));

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/tcp_nodelay.h"
 #include "tools/loadgen/closed_loop.h"
 #include "tools/loadgen/loadgen.h"
 
@@ -100,6 +101,7 @@ class EtcdTarget final : public Target {
     return addresses_[c.endpoint]->connect().then([this, &c](kj::Own<kj::AsyncIoStream> stream) {
       auto connection = kj::heap<HttpConnection>();
       connection->stream = kj::mv(stream);
+      api::set_tcp_nodelay(*connection->stream);
       connection->http = kj::newHttpClient(*header_table_, *connection->stream);
       c.connection = kj::mv(connection);
     });

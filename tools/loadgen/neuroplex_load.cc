@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api/neuroplex.capnp.h"
+#include "api/tcp_nodelay.h"
 #include "tools/loadgen/closed_loop.h"
 #include "tools/loadgen/loadgen.h"
 
@@ -113,6 +114,7 @@ class NeuroplexTarget final : public Target {
                   })
                   .then([&c](kj::Own<kj::AsyncIoStream> stream) {
                     c.stream = kj::mv(stream);
+                    api::set_tcp_nodelay(*c.stream);
                     c.rpc = kj::heap<capnp::TwoPartyClient>(*c.stream);
                     auto request = c.rpc->bootstrap().castAs<wire::Neuroplex>().sessionRequest();
                     request.setToken("");
