@@ -13,3 +13,10 @@ endif()
 
 # io_uring for the Raft log (storage/log); Debian's liburing-dev ships a pkg-config file.
 pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
+
+# jemalloc for the server binary only (decision 0007): the server allocates per request and per
+# message across threads, where glibc malloc's arena locking and consolidation cost measurably.
+# Not under sanitizers, which bring their own allocator.
+if(NOT NEUROPLEX_SANITIZE)
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+endif()

@@ -15,6 +15,7 @@ packages=(
   libcapnp-dev
   libboost-dev
   liburing-dev
+  libjemalloc-dev
   nlohmann-json3-dev
   libgtest-dev
   libgmock-dev
