@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "api/buffered_stream.h"
 #include "api/tcp_nodelay.h"
 
 namespace neuroplex::client {
@@ -27,8 +28,8 @@ Connection::Connection(kj::Network& network, std::string endpoint, std::uint64_t
 Connection::~Connection() noexcept(false) = default;
 
 void Connection::on_connected(kj::Own<kj::AsyncIoStream> stream, const std::string& token) {
-  stream_ = kj::mv(stream);
-  api::set_tcp_nodelay(*stream_);
+  api::set_tcp_nodelay(*stream);
+  stream_ = kj::heap<api::BufferedStream>(kj::mv(stream));
   rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
   wire::Neuroplex::Client bootstrap = rpc_->bootstrap().castAs<wire::Neuroplex>();
   auto session = bootstrap.sessionRequest();

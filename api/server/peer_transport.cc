@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "api/buffered_stream.h"
 #include "api/server/wire_convert.h"
 #include "api/tcp_nodelay.h"
 #include "storage/snapshot/reader.h"
@@ -165,8 +166,8 @@ void PeerTransport::connect(Peer& peer) {
 }
 
 void PeerTransport::connected(Peer& peer, kj::Own<kj::AsyncIoStream> stream) {
-  peer.stream = kj::mv(stream);
-  api::set_tcp_nodelay(*peer.stream);
+  api::set_tcp_nodelay(*stream);
+  peer.stream = kj::heap<api::BufferedStream>(kj::mv(stream));
   peer.client = kj::heap<capnp::TwoPartyClient>(*peer.stream);
   auto bootstrap = peer.client->bootstrap().castAs<wire::Neuroplex>();
   auto request = bootstrap.raftPeerRequest();

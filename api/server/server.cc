@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "api/buffered_stream.h"
 #include "api/server/core_bridge.h"
 #include "api/server/kj_inbox.h"
 #include "api/server/peer_transport.h"
@@ -74,7 +75,7 @@ class Acceptor final : private kj::TaskSet::ErrorHandler {
  private:
   void serve(kj::Own<kj::AsyncIoStream> stream) {
     api::set_tcp_nodelay(*stream);
-    auto connection = kj::heap<Connection>(kj::mv(stream));
+    auto connection = kj::heap<Connection>(kj::heap<api::BufferedStream>(kj::mv(stream)));
     auto drop = kj::newPromiseAndFulfiller<void>();
     auto dropper = kj::refcounted<Dropper>(kj::mv(drop.fulfiller));
     auto answered = std::make_shared<bool>(false);

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/buffered_stream.h"
 #include "api/neuroplex.capnp.h"
 #include "api/tcp_nodelay.h"
 #include "tools/loadgen/closed_loop.h"
@@ -113,8 +114,8 @@ class NeuroplexTarget final : public Target {
                     return resolved->connect().attach(kj::mv(resolved));
                   })
                   .then([&c](kj::Own<kj::AsyncIoStream> stream) {
-                    c.stream = kj::mv(stream);
-                    api::set_tcp_nodelay(*c.stream);
+                    api::set_tcp_nodelay(*stream);
+                    c.stream = kj::heap<api::BufferedStream>(kj::mv(stream));
                     c.rpc = kj::heap<capnp::TwoPartyClient>(*c.stream);
                     auto request = c.rpc->bootstrap().castAs<wire::Neuroplex>().sessionRequest();
                     request.setToken("");
