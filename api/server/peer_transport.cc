@@ -140,9 +140,9 @@ void PeerTransport::kick(Peer& peer) {
   tasks_->add(io_.getTimer()
                   .afterDelay((peer.retry_at - now).count() * kj::NANOSECONDS)
                   .then([this, id, generation] {
-                    if (Peer* peer = find(id, generation)) {
-                      peer->retry_scheduled = false;
-                      kick(*peer);
+                    if (Peer* live = find(id, generation)) {
+                      live->retry_scheduled = false;
+                      kick(*live);
                     }
                   }));
 }
@@ -156,11 +156,11 @@ void PeerTransport::connect(Peer& peer) {
                   .then([](kj::Own<kj::NetworkAddress> address) { return address->connect(); })
                   .then(
                       [this, id, generation](kj::Own<kj::AsyncIoStream> stream) {
-                        if (Peer* peer = find(id, generation)) connected(*peer, kj::mv(stream));
+                        if (Peer* live = find(id, generation)) connected(*live, kj::mv(stream));
                       },
                       [this, id, generation](kj::Exception&& exception) {
-                        if (Peer* peer = find(id, generation)) {
-                          reset(*peer, exception.getDescription().cStr());
+                        if (Peer* live = find(id, generation)) {
+                          reset(*live, exception.getDescription().cStr());
                         }
                       }));
 }
@@ -184,15 +184,15 @@ void PeerTransport::connected(Peer& peer, kj::Own<kj::AsyncIoStream> stream) {
   const std::uint64_t generation = peer.generation;
   tasks_->add(response.then(
       [this, id, generation](capnp::Response<wire::Neuroplex::RaftPeerResults> results) {
-        Peer* peer = find(id, generation);
-        if (peer == nullptr || !results.hasError()) return;
-        reset(*peer, std::string("refused our hello: ") + results.getError().getMessage().cStr());
+        Peer* live = find(id, generation);
+        if (live == nullptr || !results.hasError()) return;
+        reset(*live, std::string("refused our hello: ") + results.getError().getMessage().cStr());
       },
       [this, id, generation](kj::Exception&& exception) {
-        if (Peer* peer = find(id, generation)) reset(*peer, exception.getDescription().cStr());
+        if (Peer* live = find(id, generation)) reset(*live, exception.getDescription().cStr());
       }));
   tasks_->add(peer.client->onDisconnect().then([this, id, generation] {
-    if (Peer* peer = find(id, generation)) reset(*peer, "disconnected");
+    if (Peer* live = find(id, generation)) reset(*live, "disconnected");
   }));
   peer.backoff = std::chrono::milliseconds{0};
   send_batch(peer);
@@ -216,13 +216,13 @@ void PeerTransport::send_batch(Peer& peer) {
     const std::uint64_t generation = peer.generation;
     tasks_->add(request.send().then(
         [this, id, generation] {
-          if (Peer* peer = find(id, generation)) {
-            peer->sending = false;
-            send_batch(*peer);
+          if (Peer* live = find(id, generation)) {
+            live->sending = false;
+            send_batch(*live);
           }
         },
         [this, id, generation](kj::Exception&& exception) {
-          if (Peer* peer = find(id, generation)) reset(*peer, exception.getDescription().cStr());
+          if (Peer* live = find(id, generation)) reset(*live, exception.getDescription().cStr());
         }));
   }
 }
@@ -284,13 +284,14 @@ void PeerTransport::stream_snapshot(raft::Message message, std::string snapshot_
       return chunk_request.send().then([pump_ptr] { return (*pump_ptr)(); });
     };
     auto finish = [sink, message = kj::mv(message)]() mutable {
-      auto request = sink->finishRequest();
-      to_wire(message, request.initMessage());
-      return request.send().then([](capnp::Response<wire::SnapshotSink::FinishResults> results) {
-        if (results.hasError()) {
-          KJ_FAIL_REQUIRE("the receiver refused the snapshot", results.getError().getMessage());
-        }
-      });
+      auto finish_request = sink->finishRequest();
+      to_wire(message, finish_request.initMessage());
+      return finish_request.send().then(
+          [](capnp::Response<wire::SnapshotSink::FinishResults> results) {
+            if (results.hasError()) {
+              KJ_FAIL_REQUIRE("the receiver refused the snapshot", results.getError().getMessage());
+            }
+          });
     };
     tasks_->add((*pump_ptr)()
                     .then(kj::mv(finish))

@@ -62,8 +62,8 @@ std::string remote_address(kj::AsyncIoStream& stream) {
 
 class Acceptor final : private kj::TaskSet::ErrorHandler {
  public:
-  Acceptor(NodeContext& node, kj::Own<kj::ConnectionReceiver> receiver)
-      : node_(node), receiver_(kj::mv(receiver)), tasks_(*this) {}
+  Acceptor(NodeContext& node, kj::Own<kj::ConnectionReceiver> receiver, kj::Timer& timer)
+      : node_(node), receiver_(kj::mv(receiver)), timer_(timer), tasks_(*this) {}
 
   kj::Promise<void> run() {
     return receiver_->accept().then([this](kj::Own<kj::AsyncIoStream> stream) {
@@ -85,8 +85,12 @@ class Acceptor final : private kj::TaskSet::ErrorHandler {
                           .answered = [answered] { *answered = true; }};
     connection->rpc =
         capnp::makeRpcServer(connection->network, make_bootstrap(node_, kj::mv(hooks)));
-    tasks_.add(connection->network.onDisconnect()
-                   .exclusiveJoin(kj::mv(drop.promise))
+    tasks_.add(connection->network
+                   .onDisconnect()
+                   // A dropped connection closes a moment later, so the refusal that caused
+                   // the drop still reaches the other side.
+                   .exclusiveJoin(drop.promise.then(
+                       [this] { return timer_.afterDelay(200 * kj::MILLISECONDS); }))
                    .then([remote = kj::mv(remote), answered] {
                      // Cap'n Proto drops a connection that sends garbage or a truncated or
                      // oversize message without telling us why; say at least that it happened.
@@ -114,6 +118,7 @@ class Acceptor final : private kj::TaskSet::ErrorHandler {
 
   NodeContext& node_;
   kj::Own<kj::ConnectionReceiver> receiver_;
+  kj::Timer& timer_;
   kj::TaskSet tasks_;
 };
 
@@ -163,7 +168,7 @@ int run_server(const ServerOptions& options) {
   LoggingErrorHandler errors;
   kj::TaskSet tasks(errors);
   {
-    Acceptor acceptor(context, kj::mv(receiver));
+    Acceptor acceptor(context, kj::mv(receiver), io.provider->getTimer());
     tasks.add(inbox.run());
     tasks.add(acceptor.run());
     io.unixEventPort.onSignal(SIGTERM)

@@ -83,32 +83,32 @@ kj::Promise<void> SessionService::update(UpdateContext context) {
   Result<replication::UpdateOp> op = decode_update(params);
   Result<replication::WriteOp> write_op =
       op.is_ok() ? Result<replication::WriteOp>(std::move(*op)) : op.status();
-  return write(context, std::move(write_op), from_wire(params.getRequestId()),
-               [](wire::Session::Client leader, UpdateContext context) {
-                 auto request = leader.updateRequest();
-                 auto params = context.getParams();
-                 request.setRequestId(params.getRequestId());
-                 request.setNs(params.getNs());
-                 request.setKey(params.getKey());
-                 request.setOps(params.getOps());
-                 return request.send().then(
-                     [context](auto response) mutable { context.setResults(response); });
-               });
+  return write(
+      context, std::move(write_op), from_wire(params.getRequestId()),
+      [](wire::Session::Client leader, UpdateContext call) {
+        auto request = leader.updateRequest();
+        auto original = call.getParams();
+        request.setRequestId(original.getRequestId());
+        request.setNs(original.getNs());
+        request.setKey(original.getKey());
+        request.setOps(original.getOps());
+        return request.send().then([call](auto response) mutable { call.setResults(response); });
+      });
 }
 
 kj::Promise<void> SessionService::delete_(DeleteContext context) {
   auto params = context.getParams();
   replication::WriteOp op = replication::DeleteOp{.ns = params.getNs(), .key = params.getKey()};
-  return write(context, std::move(op), from_wire(params.getRequestId()),
-               [](wire::Session::Client leader, DeleteContext context) {
-                 auto request = leader.deleteRequest();
-                 auto params = context.getParams();
-                 request.setRequestId(params.getRequestId());
-                 request.setNs(params.getNs());
-                 request.setKey(params.getKey());
-                 return request.send().then(
-                     [context](auto response) mutable { context.setResults(response); });
-               });
+  return write(
+      context, std::move(op), from_wire(params.getRequestId()),
+      [](wire::Session::Client leader, DeleteContext call) {
+        auto request = leader.deleteRequest();
+        auto original = call.getParams();
+        request.setRequestId(original.getRequestId());
+        request.setNs(original.getNs());
+        request.setKey(original.getKey());
+        return request.send().then([call](auto response) mutable { call.setResults(response); });
+      });
 }
 
 kj::Promise<void> SessionService::merge(MergeContext context) {
@@ -118,17 +118,17 @@ kj::Promise<void> SessionService::merge(MergeContext context) {
       .ns = params.getNs(),
       .key = params.getKey(),
       .delta = std::string(reinterpret_cast<const char*>(delta.begin()), delta.size())};
-  return write(context, std::move(op), from_wire(params.getRequestId()),
-               [](wire::Session::Client leader, MergeContext context) {
-                 auto request = leader.mergeRequest();
-                 auto params = context.getParams();
-                 request.setRequestId(params.getRequestId());
-                 request.setNs(params.getNs());
-                 request.setKey(params.getKey());
-                 request.setDelta(params.getDelta());
-                 return request.send().then(
-                     [context](auto response) mutable { context.setResults(response); });
-               });
+  return write(
+      context, std::move(op), from_wire(params.getRequestId()),
+      [](wire::Session::Client leader, MergeContext call) {
+        auto request = leader.mergeRequest();
+        auto original = call.getParams();
+        request.setRequestId(original.getRequestId());
+        request.setNs(original.getNs());
+        request.setKey(original.getKey());
+        request.setDelta(original.getDelta());
+        return request.send().then([call](auto response) mutable { call.setResults(response); });
+      });
 }
 
 kj::Promise<void> SessionService::get(GetContext context) {

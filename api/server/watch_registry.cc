@@ -84,9 +84,9 @@ void WatchRegistry::send_next(std::uint64_t id) {
   stream.last_index = event.index;
   tasks_.add(request.send().then(
       [this, id] {
-        auto it = streams_.find(id);
-        if (it == streams_.end()) return;
-        it->second.sending = false;
+        auto found = streams_.find(id);
+        if (found == streams_.end()) return;
+        found->second.sending = false;
         send_next(id);
       },
       [this, id](kj::Exception&&) { cancel(id); }));  // the watcher is gone
