@@ -30,7 +30,7 @@ struct NodeOptions {
   // [election_ticks, 2 * election_ticks) ticks without a leader.
   std::chrono::milliseconds tick{10};
   int heartbeat_ticks = 5;
-  int election_ticks = 50;
+  int election_ticks = 30;
 
   // A snapshot is taken every snapshot_every applied entries; the log keeps snapshot_retain
   // entries behind it so slightly lagging followers catch up from the log, not a snapshot.

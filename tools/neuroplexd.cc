@@ -22,7 +22,7 @@ constexpr const char* kUsage = R"(usage: neuroplexd [flags]
   --io-engine uring|sync   how the Raft log writes (default uring; falls back to sync)
   --repair-log             cut the log at the first corrupt record instead of refusing to start
   --tick-ms N              Raft tick period (default 10)
-  --election-ticks N       election timeout in ticks (default 50)
+  --election-ticks N       election timeout in ticks (default 30)
   --heartbeat-ticks N      heartbeat period in ticks (default 5)
   --snapshot-every N       take a snapshot every N applied entries (default 20000)
   --snapshot-retain N      log entries kept behind a snapshot for slow followers (default 5000)

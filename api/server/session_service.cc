@@ -9,6 +9,7 @@
 #include "api/op_json.h"
 #include "api/server/services.h"
 #include "api/server/wire_convert.h"
+#include "replication/client_sessions.h"
 #include "replication/validation.h"
 
 namespace neuroplex::server {
@@ -58,7 +59,9 @@ kj::Promise<void> SessionService::write(Context context, Result<replication::Wri
     to_wire(op.status(), context.getResults().initError());
     return kj::READY_NOW;
   }
-  if (Status valid = replication::validate(*op, node_.limits); !valid.is_ok()) {
+  Status valid = replication::validate(*op, node_.limits);
+  if (valid.is_ok()) valid = replication::validate_request_id(id);
+  if (!valid.is_ok()) {
     to_wire(valid, context.getResults().initError());
     return kj::READY_NOW;
   }
