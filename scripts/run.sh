@@ -86,6 +86,7 @@ for id in 1 2 3; do
   "${daemon}" $(node_args "${id}") >"${data_root}/node${id}.log" 2>&1 &
   pids+=("$!")
   echo "node ${id}: pid $!, log ${data_root}/node${id}.log"
+  echo "  restart it with: ${daemon} $(node_args "${id}")"
 done
 echo "3 nodes running: endpoints 127.0.0.1:7400, 127.0.0.1:7410, 127.0.0.1:7420"
 echo "  try: ${ctl} status && ${ctl} --endpoint 127.0.0.1:7410 counter add demo visits 1"
