@@ -29,7 +29,9 @@ struct Connection {
 
   static capnp::ReaderOptions reader_options() {
     capnp::ReaderOptions options;
-    options.traversalLimitInWords = std::uint64_t{64} << 20;  // 512 MiB: a full Raft batch
+    // 64 MiB per message: far above the largest legitimate one (a 4 MiB Raft batch, a 1 MiB
+    // snapshot chunk, a 1 MiB value), so a client cannot make the node buffer more.
+    options.traversalLimitInWords = std::uint64_t{8} << 20;
     return options;
   }
 
