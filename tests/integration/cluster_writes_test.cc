@@ -1,6 +1,7 @@
 // Writes to a 3-node neuroplexd cluster on loopback: every node accepts writes (followers
 // forward them to the leader) and serves linearizable reads that see them; 32 concurrent clients
-// spread over the nodes lose and duplicate nothing.
+// spread over the nodes lose and duplicate nothing; bad requests get stable codes and change
+// nothing.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -68,6 +69,44 @@ TEST(Cluster, ThreeNodeWritesThroughAnyNode) {
     EXPECT_EQ(sorted_members(set->value), expected_members)
         << "node " << id << " read " << set->value.dump();
   }
+}
+
+// Bad requests over real Cap'n Proto get their stable error code, change nothing, and leave the
+// node serving: an oversize value, a bad namespace, a wrong-typed mutation, a bad mutation shape.
+TEST(Cluster, BadRequestsGetStableCodesAndChangeNothing) {
+  Cluster cluster(testing::ClusterOptions{.nodes = 1});
+  ASSERT_TRUE(testing::succeeded(cluster.start_all()));
+  ASSERT_TRUE(cluster.wait_for_leader().is_ok());
+  auto client = connect_client({cluster.endpoint(cluster.ids().front())}, Millis(10000),
+                               /*follow_leader=*/true);
+  ASSERT_TRUE(client.is_ok()) << client.status().to_string();
+  ASSERT_TRUE((*client)->update("bad-input", "c", {api::counter_add(5)}).is_ok());
+
+  Result<crdt::Mutation> huge = api::register_set(std::string(std::size_t{2} << 20, 'v'));
+  ASSERT_TRUE(huge.is_ok());
+  Result<std::uint64_t> refused = (*client)->update("bad-input", "big", {*huge});
+  EXPECT_EQ(refused.status().code(), ErrorCode::kTooLarge) << refused.status().to_string();
+
+  refused = (*client)->update("bad ns!", "c", {api::counter_add(1)});
+  EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument) << refused.status().to_string();
+
+  Result<crdt::Mutation> set_add = api::set_add(nlohmann::json::array({"x"}));
+  ASSERT_TRUE(set_add.is_ok());
+  refused = (*client)->update("bad-input", "c", {*set_add});  // "c" holds a counter
+  EXPECT_EQ(refused.status().code(), ErrorCode::kTypeMismatch) << refused.status().to_string();
+
+  crdt::Mutation misshapen = api::counter_add(1);
+  misshapen.path = {std::string(300, 'p')};  // a field name over the 256-byte limit
+  refused = (*client)->update("bad-input", "c", {misshapen});
+  EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument) << refused.status().to_string();
+
+  Result<client::GetResult> counter = (*client)->get("bad-input", "c");
+  ASSERT_TRUE(counter.is_ok()) << counter.status().to_string();
+  EXPECT_EQ(testing::counter_value(*counter), 5) << counter->value.dump();
+  Result<client::GetResult> big = (*client)->get("bad-input", "big");
+  ASSERT_TRUE(big.is_ok()) << big.status().to_string();
+  EXPECT_FALSE(big->exists);
+  EXPECT_TRUE((*client)->update("bad-input", "c", {api::counter_add(1)}).is_ok());
 }
 
 // 32 agents, each with its own Client on its own thread, half pinned to one node (followers
