@@ -2,6 +2,15 @@
 
 namespace neuroplex {
 
+std::optional<ErrorCode> error_code_from_name(std::string_view name) {
+  for (auto value = static_cast<unsigned char>(ErrorCode::kInvalidArgument);
+       value <= static_cast<unsigned char>(ErrorCode::kInternal); ++value) {
+    const auto code = static_cast<ErrorCode>(value);
+    if (error_code_name(code) == name) return code;
+  }
+  return std::nullopt;
+}
+
 std::string_view error_code_name(ErrorCode code) {
   switch (code) {
     case ErrorCode::kOk:

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,9 @@ enum class ErrorCode : unsigned char {
 
 // The stable wire name of a code, e.g. "TYPE_MISMATCH".
 std::string_view error_code_name(ErrorCode code);
+// The inverse for error codes: "NOT_LEADER" -> kNotLeader; nullopt for unknown names and for
+// "OK", which is never an error's code. Clients use it to read replies.
+std::optional<ErrorCode> error_code_from_name(std::string_view name);
 
 class [[nodiscard]] Status {
  public:

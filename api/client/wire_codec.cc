@@ -1,6 +1,5 @@
 #include "api/client/wire_codec.h"
 
-#include <array>
 #include <utility>
 
 namespace neuroplex::client {
@@ -10,19 +9,6 @@ std::string_view view(capnp::Text::Reader text) { return {text.cStr(), text.size
 std::string copy(capnp::Text::Reader text) { return std::string(view(text)); }
 
 }  // namespace
-
-std::optional<ErrorCode> error_code_from_name(std::string_view name) {
-  static constexpr std::array kCodes = {
-      ErrorCode::kInvalidArgument, ErrorCode::kNotFound,         ErrorCode::kTypeMismatch,
-      ErrorCode::kTooLarge,        ErrorCode::kNotLeader,        ErrorCode::kUnavailable,
-      ErrorCode::kUnauthenticated, ErrorCode::kPermissionDenied, ErrorCode::kRateLimited,
-      ErrorCode::kInternal,
-  };
-  for (ErrorCode code : kCodes) {
-    if (error_code_name(code) == name) return code;
-  }
-  return std::nullopt;
-}
 
 WireError read_error(wire::Error::Reader error) {
   std::string_view name = view(error.getCode());

@@ -36,9 +36,6 @@ struct WireError {
 template <typename T>
 using Reply = std::variant<T, WireError>;
 
-// The code for a stable wire name ("NOT_LEADER" -> kNotLeader); nullopt for unknown names.
-std::optional<ErrorCode> error_code_from_name(std::string_view name);
-
 // The error of a reply. For NOT_LEADER the message names the leader when the node knew it.
 WireError read_error(wire::Error::Reader error);
 
