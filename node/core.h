@@ -229,8 +229,7 @@ class Core {
   bool lease_requested_ = false;  // the queued reads may use the lease
   WatchHub watches_;
   raft::Membership published_members_;
-  raft::SnapshotMeta snapshot_;  // the newest snapshot on disk (taken or installed)
-  std::string snapshot_dir_;     // its directory ("" when none)
+  std::string snapshot_dir_;  // the directory of raft_->snapshot() when taken here ("": none)
   std::map<raft::Index, std::pair<raft::SnapshotMeta, std::string>> staged_;  // received
   std::vector<WriteCallback> snapshot_waiters_;
 };

@@ -73,7 +73,6 @@ Status Core::open_storage() {
                           std::to_string(durable.snapshot.index) +
                           ": the store lost applied entries the log no longer has");
   }
-  snapshot_ = durable.snapshot;
   raft::Config config{.id = options_.id,
                       .election_ticks = options_.election_ticks,
                       .heartbeat_ticks = options_.heartbeat_ticks,

@@ -50,8 +50,8 @@ void set_reply(Results results, const node::WriteReply& reply) {
 SessionService::SessionService(NodeContext& node, bool forwarded)
     : node_(node), forwarded_(forwarded) {}
 
-// Validates and proposes a write; on NOT_LEADER forwards it to the leader once. `forward` makes
-// the same call on the leader's session and copies its reply.
+// Validates and proposes a write; on NOT_LEADER forwards it to the leader once. `forward` starts
+// the same call on the leader's session and fills the fields particular to it.
 template <typename Context, typename Forward>
 kj::Promise<void> SessionService::write(Context context, Result<replication::WriteOp> op,
                                         replication::RequestId id, Forward forward) {
@@ -71,9 +71,18 @@ kj::Promise<void> SessionService::write(Context context, Result<replication::Wri
         if (reply.status.code() == ErrorCode::kNotLeader && !forwarded_) {
           KJ_IF_MAYBE (leader, node_.transport.bootstrap_of(reply.leader)) {
             auto session = leader->forwardSessionRequest().send().getSession();
-            return forward(session, context).catch_([context, reply](kj::Exception&&) mutable {
-              set_reply(context.getResults(), reply);  // the leader went away: say who it was
-            });
+            // The same call on the leader: the write-specific fields come from `forward`, the
+            // request id, namespace and key are common to every write.
+            auto original = context.getParams();
+            auto request = forward(session, original);
+            request.setRequestId(original.getRequestId());
+            request.setNs(original.getNs());
+            request.setKey(original.getKey());
+            return request.send()
+                .then([context](auto response) mutable { context.setResults(response); })
+                .catch_([context, reply](kj::Exception&&) mutable {
+                  set_reply(context.getResults(), reply);  // the leader went away: say who it was
+                });
           }
         }
         set_reply(context.getResults(), reply);
@@ -86,32 +95,21 @@ kj::Promise<void> SessionService::update(UpdateContext context) {
   Result<replication::UpdateOp> op = decode_update(params);
   Result<replication::WriteOp> write_op =
       op.is_ok() ? Result<replication::WriteOp>(std::move(*op)) : op.status();
-  return write(
-      context, std::move(write_op), from_wire(params.getRequestId()),
-      [](wire::Session::Client leader, UpdateContext call) {
-        auto request = leader.updateRequest();
-        auto original = call.getParams();
-        request.setRequestId(original.getRequestId());
-        request.setNs(original.getNs());
-        request.setKey(original.getKey());
-        request.setOps(original.getOps());
-        return request.send().then([call](auto response) mutable { call.setResults(response); });
-      });
+  return write(context, std::move(write_op), from_wire(params.getRequestId()),
+               [](wire::Session::Client& leader, wire::Session::UpdateParams::Reader original) {
+                 auto request = leader.updateRequest();
+                 request.setOps(original.getOps());
+                 return request;
+               });
 }
 
 kj::Promise<void> SessionService::delete_(DeleteContext context) {
   auto params = context.getParams();
   replication::WriteOp op = replication::DeleteOp{.ns = params.getNs(), .key = params.getKey()};
-  return write(
-      context, std::move(op), from_wire(params.getRequestId()),
-      [](wire::Session::Client leader, DeleteContext call) {
-        auto request = leader.deleteRequest();
-        auto original = call.getParams();
-        request.setRequestId(original.getRequestId());
-        request.setNs(original.getNs());
-        request.setKey(original.getKey());
-        return request.send().then([call](auto response) mutable { call.setResults(response); });
-      });
+  return write(context, std::move(op), from_wire(params.getRequestId()),
+               [](wire::Session::Client& leader, wire::Session::DeleteParams::Reader) {
+                 return leader.deleteRequest();
+               });
 }
 
 kj::Promise<void> SessionService::merge(MergeContext context) {
@@ -121,17 +119,12 @@ kj::Promise<void> SessionService::merge(MergeContext context) {
       .ns = params.getNs(),
       .key = params.getKey(),
       .delta = std::string(reinterpret_cast<const char*>(delta.begin()), delta.size())};
-  return write(
-      context, std::move(op), from_wire(params.getRequestId()),
-      [](wire::Session::Client leader, MergeContext call) {
-        auto request = leader.mergeRequest();
-        auto original = call.getParams();
-        request.setRequestId(original.getRequestId());
-        request.setNs(original.getNs());
-        request.setKey(original.getKey());
-        request.setDelta(original.getDelta());
-        return request.send().then([call](auto response) mutable { call.setResults(response); });
-      });
+  return write(context, std::move(op), from_wire(params.getRequestId()),
+               [](wire::Session::Client& leader, wire::Session::MergeParams::Reader original) {
+                 auto request = leader.mergeRequest();
+                 request.setDelta(original.getDelta());
+                 return request;
+               });
 }
 
 kj::Promise<void> SessionService::get(GetContext context) {
@@ -215,8 +208,10 @@ kj::Promise<void> AdminService::status(StatusContext context) {
 
 kj::Promise<void> AdminService::addMember(AddMemberContext context) {
   auto params = context.getParams();
-  if (params.getId() == raft::kNoNode || params.getAddress().size() == 0) {
-    to_wire(invalid_argument("a member needs a nonzero id and an address"),
+  // The node id is checked by the Raft core (apply_change); the address is this call's own rule:
+  // without it no one could reach the new member.
+  if (params.getAddress().size() == 0) {
+    to_wire(invalid_argument("addMember needs the member's HOST:PORT address"),
             context.getResults().initError());
     return kj::READY_NOW;
   }
