@@ -8,6 +8,7 @@ neuroplex_add_test(NAME cluster_test LABEL integration
     cluster_failover_test.cc
     cluster_membership_test.cc
     cluster_garbage_test.cc
+    cluster_watch_test.cc
   LIBS neuroplex::client neuroplex::api_schema)
 target_compile_definitions(cluster_test PRIVATE
   NEUROPLEX_NEUROPLEXD="$<TARGET_FILE:neuroplexd>"
