@@ -12,6 +12,42 @@ Core::Core(NodeOptions options, Transport& transport)
 
 Core::~Core() { stop(); }
 
+Core::Metrics Core::Metrics::lookup() {
+  metrics::Registry& registry = metrics::registry();
+  auto reads = [&](const char* consistency) -> metrics::Counter& {
+    return registry.counter("neuroplex_reads_total", "Reads answered, by requested consistency.",
+                            {{"consistency", consistency}});
+  };
+  return Metrics{
+      .commit_seconds = registry.histogram(
+          "neuroplex_commit_seconds",
+          "Leader: time from a client write queued on the core to its answer after apply.",
+          metrics::latency_buckets()),
+      .batch_ops = registry.histogram("neuroplex_batch_ops",
+                                      "Leader: client operations per proposed Batch entry.",
+                                      metrics::size_buckets()),
+      .applied_ops = registry.counter("neuroplex_applied_ops_total",
+                                      "Client operations applied by this node's state machine."),
+      .watch_subscribers =
+          registry.gauge("neuroplex_watch_subscribers", "Open watches on this node."),
+      .reads_linearizable = reads("linearizable"),
+      .reads_lease = reads("lease"),
+      .reads_local = reads("local"),
+  };
+}
+
+metrics::Counter& Core::Metrics::reads(Consistency consistency) const {
+  switch (consistency) {
+    case Consistency::kLinearizable:
+      return reads_linearizable;
+    case Consistency::kLease:
+      return reads_lease;
+    case Consistency::kLocal:
+      break;
+  }
+  return reads_local;
+}
+
 Result<std::unique_ptr<Core>> Core::open(NodeOptions options, Transport& transport) {
   std::unique_ptr<Core> core(new Core(std::move(options), transport));
   NPX_RETURN_IF_ERROR(core->open_storage());
@@ -74,6 +110,7 @@ void Core::run() {
     turn();
   }
   watches_.close_all(unavailable("the node is shutting down"));
+  metrics_.watch_subscribers.set(0);
 }
 
 void Core::turn() {
@@ -81,6 +118,8 @@ void Core::turn() {
   request_reads();
   pump();
   serve_reads();
+  // Watches come and go in this turn's closures and when a delivery finds the watcher gone.
+  metrics_.watch_subscribers.set(static_cast<std::int64_t>(watches_.size()));
 }
 
 void Core::fatal(const std::string& why) {
@@ -100,19 +139,22 @@ void Core::write(replication::WriteOp op, replication::RequestId id, WriteCallba
       done(not_leader_reply());
       return;
     }
-    queued_writes_.push_back(QueuedWrite{std::move(op), id, std::move(done)});
+    // propose_writes() empties the queue every turn: the first write of a turn reads the clock.
+    const TimePoint since =
+        queued_writes_.empty() ? std::chrono::steady_clock::now() : queued_writes_.back().since;
+    queued_writes_.push_back(QueuedWrite{std::move(op), id, std::move(done), since});
   });
 }
 
 void Core::read(ReadRequest request, Consistency consistency, ReadCallback done) {
   post([this, request = std::move(request), consistency, done = std::move(done)]() mutable {
     if (consistency == Consistency::kLocal || machine_ == nullptr) {
-      answer_read(request, done);
+      answer_read(request, consistency, done);
       return;
     }
     if (consistency == Consistency::kLease) lease_requested_ = true;
-    queued_reads_.push_back(
-        QueuedRead{std::move(request), std::move(done), std::chrono::steady_clock::now()});
+    queued_reads_.push_back(QueuedRead{std::move(request), std::move(done),
+                                       std::chrono::steady_clock::now(), consistency});
   });
 }
 

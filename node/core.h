@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/metrics.h"
 #include "base/status.h"
 #include "node/data_dir.h"
 #include "node/node_options.h"
@@ -171,7 +172,7 @@ class Core {
   // core_reads.cc — reads and status
   void request_reads();
   void serve_reads();
-  void answer_read(const ReadRequest& request, const ReadCallback& done);
+  void answer_read(const ReadRequest& request, Consistency consistency, const ReadCallback& done);
   // Fails the writes and reads waiting longer than kRequestTimeout (a leader cut off from its
   // followers, a read index that never comes): the client hears UNAVAILABLE, never a hang.
   void expire_requests(std::chrono::steady_clock::time_point now);
@@ -185,22 +186,41 @@ class Core {
   void send_snapshot(raft::Message message);
   void find_latest_snapshot();
 
+  using TimePoint = std::chrono::steady_clock::time_point;
   struct QueuedWrite {
     replication::WriteOp op;
     replication::RequestId id;
     WriteCallback done;
+    // When the first write of this turn was queued: the writes of one turn share one clock
+    // read (they queue microseconds apart and are proposed together).
+    TimePoint since;
   };
   // The writes one proposed entry carries, answered when it applies at (index, term).
-  using TimePoint = std::chrono::steady_clock::time_point;
   struct EntryWaiter {
     raft::Term term = 0;
     std::vector<WriteCallback> done;  // one per operation; one for a membership change
-    TimePoint since;
+    TimePoint since;                  // when its writes were queued (or the change proposed)
   };
   struct QueuedRead {
     ReadRequest request;
     ReadCallback done;
     TimePoint since;
+    Consistency consistency = Consistency::kLinearizable;  // as asked (a lease read may fall back)
+  };
+
+  // The core's metrics (base/metrics.h, the process registry), looked up once: an update is a
+  // relaxed atomic. Several cores in one process (tests) share them.
+  struct Metrics {
+    metrics::Histogram& commit_seconds;    // per client write: queued on the core -> answered
+    metrics::Histogram& batch_ops;         // client operations per proposed Batch entry
+    metrics::Counter& applied_ops;         // client operations applied here (every node)
+    metrics::Gauge& watch_subscribers;     // watches_.size(), refreshed every turn
+    metrics::Counter& reads_linearizable;  // reads answered, by the consistency asked for
+    metrics::Counter& reads_lease;
+    metrics::Counter& reads_local;
+
+    static Metrics lookup();
+    metrics::Counter& reads(Consistency consistency) const;
   };
 
   NodeOptions options_;
@@ -232,6 +252,7 @@ class Core {
   std::string snapshot_dir_;  // the directory of raft_->snapshot() when taken here ("": none)
   std::map<raft::Index, std::pair<raft::SnapshotMeta, std::string>> staged_;  // received
   std::vector<WriteCallback> snapshot_waiters_;
+  const Metrics metrics_ = Metrics::lookup();
 };
 
 }  // namespace neuroplex::node

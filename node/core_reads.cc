@@ -28,17 +28,20 @@ void Core::serve_reads() {
   const raft::Index applied = machine_->applied_index();
   while (!reads_waiting_.empty() && reads_waiting_.begin()->first <= applied) {
     auto node = reads_waiting_.extract(reads_waiting_.begin());
-    answer_read(node.mapped().request, node.mapped().done);
+    const QueuedRead& read = node.mapped();
+    answer_read(read.request, read.consistency, read.done);
   }
 }
 
-void Core::answer_read(const ReadRequest& request, const ReadCallback& done) {
+void Core::answer_read(const ReadRequest& request, Consistency consistency,
+                       const ReadCallback& done) {
   ReadReply reply;
   if (machine_ == nullptr) {
     reply.status = unavailable("this node has no state yet (it is waiting to join)");
     done(std::move(reply));
     return;
   }
+  metrics_.reads(consistency).add();
   reply.index = machine_->applied_index();
   if (request.kind == ReadRequest::Kind::kGet) {
     Result<replication::ReadResult> document =

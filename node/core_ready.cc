@@ -50,6 +50,7 @@ void Core::propose_writes() {
     std::vector<WriteCallback> done;
     std::size_t bytes = 0;
     std::size_t taken = 0;
+    const TimePoint since = queued_writes_.front().since;  // the same for every write of a turn
     for (; taken < queued_writes_.size(); ++taken) {
       QueuedWrite& write = queued_writes_[taken];
       const std::size_t size = replication::payload_bytes(write.op) + 64;
@@ -71,8 +72,8 @@ void Core::propose_writes() {
       for (WriteCallback& callback : done) callback(reply);
       continue;
     }
-    waiters_[*index] =
-        EntryWaiter{raft_->term(), std::move(done), std::chrono::steady_clock::now()};
+    metrics_.batch_ops.observe(static_cast<double>(taken));
+    waiters_[*index] = EntryWaiter{raft_->term(), std::move(done), since};
   }
 }
 
@@ -147,6 +148,7 @@ void Core::apply(const raft::Entry& entry) {
   }
   Result<replication::ApplyResult> result = machine_->apply_encoded(entry.index, entry.data);
   if (!result.is_ok()) fatal("the state store failed: " + result.status().to_string());
+  metrics_.applied_ops.add(result->results.size());  // one result per operation
   answer_writes(entry, &*result);
   if (!result->changes.empty()) {
     watches_.changed(entry.index, result->changes, document_reader());
@@ -156,9 +158,15 @@ void Core::apply(const raft::Entry& entry) {
 void Core::answer_writes(const raft::Entry& entry, const replication::ApplyResult* result) {
   // Waiters below this entry whose entries were overwritten by another leader never apply.
   while (!waiters_.empty() && waiters_.begin()->first <= entry.index) {
-    auto node = waiters_.extract(waiters_.begin());
-    EntryWaiter& waiter = node.mapped();
-    const bool ours = node.key() == entry.index && waiter.term == entry.term;
+    const raft::Index index = waiters_.begin()->first;
+    EntryWaiter waiter = std::move(waiters_.begin()->second);
+    waiters_.erase(waiters_.begin());
+    const bool ours = index == entry.index && waiter.term == entry.term;
+    if (ours && entry.type != raft::EntryType::kMembership && !waiter.done.empty()) {
+      // Every write of the entry was queued at waiter.since: one observation per write.
+      const std::chrono::duration<double> latency = std::chrono::steady_clock::now() - waiter.since;
+      metrics_.commit_seconds.observe_many(latency.count(), waiter.done.size());
+    }
     for (std::size_t i = 0; i < waiter.done.size(); ++i) {
       WriteReply reply{.index = entry.index};
       if (!ours) {

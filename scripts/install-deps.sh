@@ -20,6 +20,8 @@ packages=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  python3-websockets
+  chromium
 )
 
 missing=()

@@ -62,6 +62,7 @@ ctl="${build_dir}/tools/ctl/neuroplexctl"
 if [[ "${nodes}" == 1 ]]; then
   mkdir -p "${data_root}"
   echo "Neuroplex: one node, Cap'n Proto on 127.0.0.1:7400, data in ${data_root}"
+  echo "  dashboard http://127.0.0.1:7401/, WebSocket ws://127.0.0.1:7401/ws, metrics /metrics"
   echo "  try: ${ctl} counter add demo visits 1 && ${ctl} get demo visits"
   echo "  Ctrl-C stops it (a clean shutdown; kill -9 loses nothing acknowledged either)."
   # shellcheck disable=SC2086  # the flags are a space-separated list without spaces in values
@@ -89,6 +90,7 @@ for id in 1 2 3; do
   echo "  restart it with: ${daemon} $(node_args "${id}")"
 done
 echo "3 nodes running: endpoints 127.0.0.1:7400, 127.0.0.1:7410, 127.0.0.1:7420"
+echo "  dashboards http://127.0.0.1:7401/ :7411/ :7421/ (WebSocket on /ws, metrics on /metrics)"
 echo "  try: ${ctl} status && ${ctl} --endpoint 127.0.0.1:7410 counter add demo visits 1"
 echo "  Ctrl-C stops them."
 

@@ -14,7 +14,8 @@ namespace {
 constexpr const char* kUsage = R"(usage: neuroplexd [flags]
   --id ID                  this node's id (default 1)
   --listen HOST:PORT       Cap'n Proto for clients and peers (default 127.0.0.1:7400)
-  --ws-listen HOST:PORT    WebSocket and HTTP (default 127.0.0.1:7401; served from issue 6 on)
+  --ws-listen HOST:PORT    WebSocket and HTTP: /ws, /metrics, /healthz, /readyz, the dashboard
+                           (default 127.0.0.1:7401; port 0 picks a free one)
   --data-dir DIR           where the log and state live (default ./neuroplex-data)
   --peers ID=HOST:PORT,... the founding members, this node included; bootstraps that cluster on
                            first start (default: this node alone)
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
     } else if (flag == "--listen") {
       options.listen = value();
     } else if (flag == "--ws-listen") {
-      (void)value();  // the WebSocket front lands with issue 6
+      options.ws_listen = value();
     } else if (flag == "--data-dir") {
       options.node.data_dir = value();
     } else if (flag == "--peers") {

@@ -16,7 +16,9 @@
 #include "api/server/peer_transport.h"
 #include "api/server/services.h"
 #include "api/server/watch_registry.h"
+#include "api/server/write_forwarder.h"
 #include "api/tcp_nodelay.h"
+#include "api/web/web_server.h"
 
 namespace neuroplex::server {
 namespace {
@@ -161,11 +163,23 @@ int run_server(const ServerOptions& options) {
     return 1;
   }
   (*core)->start();
+  // Destroyed after the core has stopped (it is declared after it), so that no core callback
+  // can post into a destroyed io_context.
+  CapnpWriteForwarder forwarder(transport, inbox);
+  Result<std::unique_ptr<web::WebServer>> web =
+      web::WebServer::start(options.ws_listen, **core, &forwarder, options.node.state.limits);
+  if (!web.is_ok()) {
+    std::fprintf(stderr, "neuroplexd: cannot start the web front: %s\n",
+                 web.status().to_string().c_str());
+    (*core)->stop();
+    return 1;
+  }
   std::fprintf(stderr,
-               "neuroplexd: node %llu of cluster %llu serving Cap'n Proto on %s (data %s)\n",
+               "neuroplexd: node %llu of cluster %llu serving Cap'n Proto on %s, WebSocket and "
+               "HTTP on %s (data %s)\n",
                static_cast<unsigned long long>(options.node.id),
                static_cast<unsigned long long>((*core)->cluster_id()), options.listen.c_str(),
-               options.node.data_dir.c_str());
+               (*web)->address().c_str(), options.node.data_dir.c_str());
 
   LoggingErrorHandler errors;
   kj::TaskSet tasks(errors);
@@ -177,6 +191,7 @@ int run_server(const ServerOptions& options) {
         .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
         .wait(io.waitScope);
     std::fprintf(stderr, "neuroplexd: shutting down\n");
+    (*web)->stop();
     (*core)->stop();
   }
   return 0;

@@ -9,6 +9,7 @@
 #include "api/op_json.h"
 #include "api/server/services.h"
 #include "api/server/wire_convert.h"
+#include "api/web/web_metrics.h"
 #include "replication/client_sessions.h"
 #include "replication/validation.h"
 
@@ -43,6 +44,23 @@ void set_reply(Results results, const node::WriteReply& reply) {
     return;
   }
   results.setIndex(reply.index);
+}
+
+// Counts a finished call in neuroplex_requests_total{api="capnp"} and its latency, by the error
+// code its results carry (OK when none).
+template <typename Context>
+kj::Promise<void> counted(std::string_view op, Context context, kj::Promise<void> call) {
+  const auto start = std::chrono::steady_clock::now();
+  return call.then([op, context, start]() mutable {
+    auto results = context.getResults();
+    ErrorCode code = ErrorCode::kOk;
+    if (results.hasError() && results.getError().getCode().size() > 0) {
+      code =
+          error_code_from_name(results.getError().getCode().cStr()).value_or(ErrorCode::kInternal);
+    }
+    web::count_request("capnp", op, code);
+    web::observe_latency("capnp", op, start);
+  });
 }
 
 }  // namespace
@@ -91,6 +109,10 @@ kj::Promise<void> SessionService::write(Context context, Result<replication::Wri
 }
 
 kj::Promise<void> SessionService::update(UpdateContext context) {
+  return counted("update", context, update_uncounted(context));
+}
+
+kj::Promise<void> SessionService::update_uncounted(UpdateContext context) {
   auto params = context.getParams();
   Result<replication::UpdateOp> op = decode_update(params);
   Result<replication::WriteOp> write_op =
@@ -104,6 +126,10 @@ kj::Promise<void> SessionService::update(UpdateContext context) {
 }
 
 kj::Promise<void> SessionService::delete_(DeleteContext context) {
+  return counted("delete", context, delete_uncounted(context));
+}
+
+kj::Promise<void> SessionService::delete_uncounted(DeleteContext context) {
   auto params = context.getParams();
   replication::WriteOp op = replication::DeleteOp{.ns = params.getNs(), .key = params.getKey()};
   return write(context, std::move(op), from_wire(params.getRequestId()),
@@ -113,6 +139,10 @@ kj::Promise<void> SessionService::delete_(DeleteContext context) {
 }
 
 kj::Promise<void> SessionService::merge(MergeContext context) {
+  return counted("merge", context, merge_uncounted(context));
+}
+
+kj::Promise<void> SessionService::merge_uncounted(MergeContext context) {
   auto params = context.getParams();
   auto delta = params.getDelta();
   replication::WriteOp op = replication::MergeOp{
@@ -128,6 +158,10 @@ kj::Promise<void> SessionService::merge(MergeContext context) {
 }
 
 kj::Promise<void> SessionService::get(GetContext context) {
+  return counted("get", context, get_uncounted(context));
+}
+
+kj::Promise<void> SessionService::get_uncounted(GetContext context) {
   auto params = context.getParams();
   node::ReadRequest request{
       .kind = node::ReadRequest::Kind::kGet, .ns = params.getNs(), .key = params.getKey()};
@@ -146,6 +180,10 @@ kj::Promise<void> SessionService::get(GetContext context) {
 }
 
 kj::Promise<void> SessionService::list(ListContext context) {
+  return counted("list", context, list_uncounted(context));
+}
+
+kj::Promise<void> SessionService::list_uncounted(ListContext context) {
   auto params = context.getParams();
   node::ReadRequest request{.kind = node::ReadRequest::Kind::kList,
                             .ns = params.getNs(),
@@ -167,6 +205,10 @@ kj::Promise<void> SessionService::list(ListContext context) {
 }
 
 kj::Promise<void> SessionService::watch(WatchContext context) {
+  return counted("watch", context, watch_uncounted(context));
+}
+
+kj::Promise<void> SessionService::watch_uncounted(WatchContext context) {
   auto params = context.getParams();
   node::WatchSpec spec{
       .ns = params.getNs(), .prefix = params.getPrefix(), .from_index = params.getFromIndex()};
@@ -186,6 +228,10 @@ kj::Promise<void> SessionService::watch(WatchContext context) {
 }
 
 kj::Promise<void> SessionService::status(StatusContext context) {
+  return counted("cluster.status", context, status_uncounted(context));
+}
+
+kj::Promise<void> SessionService::status_uncounted(StatusContext context) {
   return node_.bridge.status().then([context](node::NodeStatus status) mutable {
     to_wire(status, context.getResults().initStatus());
   });

@@ -22,6 +22,15 @@ class SessionService final : public api::wire::Session::Server {
   kj::Promise<void> status(StatusContext context) override;
 
  private:
+  // The calls themselves; the overrides above wrap each in its metrics.
+  kj::Promise<void> update_uncounted(UpdateContext context);
+  kj::Promise<void> get_uncounted(GetContext context);
+  kj::Promise<void> delete_uncounted(DeleteContext context);
+  kj::Promise<void> list_uncounted(ListContext context);
+  kj::Promise<void> merge_uncounted(MergeContext context);
+  kj::Promise<void> watch_uncounted(WatchContext context);
+  kj::Promise<void> status_uncounted(StatusContext context);
+
   template <typename Context, typename Forward>
   kj::Promise<void> write(Context context, Result<replication::WriteOp> op,
                           replication::RequestId id, Forward forward);

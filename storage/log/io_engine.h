@@ -9,6 +9,7 @@
 // Thread safety: owned and used by the log thread only.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -24,6 +25,10 @@ namespace neuroplex::wal {
 struct IoCompletion {
   std::uint64_t tag = 0;
   int error = 0;  // 0 or an errno
+  // How long the fdatasync took (zero when none ran), for neuroplex_fsync_seconds. The sync
+  // engine times the call itself; io_uring times submit to the fdatasync's completion, which
+  // includes the linked write (a copy into the page cache, small next to the sync).
+  std::chrono::steady_clock::duration sync_time{};
 };
 
 class IoEngine {

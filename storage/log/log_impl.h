@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/metrics.h"
 #include "storage/log/entry_index.h"
 #include "storage/log/io_engine.h"
 #include "storage/log/log.h"
@@ -60,6 +61,7 @@ class Log::Impl {
     int error = 0;
     int injected_error = 0;  // fault_hook's errno for this write
     std::uint64_t segment = 0;
+    std::chrono::steady_clock::duration sync_time{};  // the engine's measure of the fdatasync
   };
 
   explicit Impl(LogOptions options);
@@ -112,6 +114,14 @@ class Log::Impl {
   std::deque<Write> in_flight_;  // issued, not yet acknowledged, in write order
   int outstanding_ = 0;          // submitted to the engine, not yet completed
   std::future<Result<int>> next_segment_;
+
+  // Observed per acknowledged fdatasync (the process registry; every log shares them).
+  metrics::Histogram& fsync_seconds_ = metrics::registry().histogram(
+      "neuroplex_fsync_seconds", "Duration of each fdatasync of the Raft log's group commit.",
+      metrics::latency_buckets());
+  metrics::Histogram& entries_per_fsync_ = metrics::registry().histogram(
+      "neuroplex_entries_per_fsync", "Raft log entries made durable by each fdatasync.",
+      metrics::size_buckets());
 };
 
 // Estimated record bytes of a request, for the per-write budget.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 
 #include "base/file_util.h"
 #include "storage/log/format.h"
@@ -259,6 +260,7 @@ void Log::Impl::on_completed(const IoCompletion& completion) {
     if (write.seq != completion.tag) continue;
     write.completed = true;
     write.error = completion.error != 0 ? completion.error : write.injected_error;
+    write.sync_time = completion.sync_time;
     --outstanding_;
     return;
   }
@@ -276,6 +278,10 @@ void Log::Impl::acknowledge_in_order() {
     Status failure = health();
     if (failure.is_ok()) {
       durable_through_ = write.sync ? write.seq : durable_through_;
+      if (write.sync) {
+        fsync_seconds_.observe(std::chrono::duration<double>(write.sync_time).count());
+        entries_per_fsync_.observe(static_cast<double>(write.entries));
+      }
       std::lock_guard lock(state_mutex_);
       if (write.sync) {
         stats_.syncs += 1;

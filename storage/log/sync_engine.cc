@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "storage/log/io_engine.h"
 #include "storage/log/segment_file.h"
@@ -17,15 +18,18 @@ class SyncEngine final : public IoEngine {
   void submit(int fd, std::uint64_t offset, const char* data, std::size_t size, bool sync,
               std::uint64_t tag) override {
     int error = write_fully(fd, data, size, offset);
+    std::chrono::steady_clock::duration sync_time{};
     if (error == 0 && sync) {
+      const auto start = std::chrono::steady_clock::now();
       while (::fdatasync(fd) != 0) {
         if (errno != EINTR) {
           error = errno;
           break;
         }
       }
+      sync_time = std::chrono::steady_clock::now() - start;
     }
-    done_.push_back({tag, error});
+    done_.push_back({tag, error, sync_time});
   }
 
   void wait(std::vector<IoCompletion>& completed) override {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <optional>
 
@@ -50,12 +51,14 @@ class UringEngine final : public IoEngine {
       io_uring_prep_fsync(fsync, fd, IORING_FSYNC_DATASYNC);
       io_uring_sqe_set_data64(fsync, tag);
     }
-    int submitted = io_uring_submit(&ring_);
-    if (submitted < 0) {
-      failed_ = IoCompletion{tag, -submitted};
+    const TimePoint submitted = sync ? std::chrono::steady_clock::now() : TimePoint{};
+    int result = io_uring_submit(&ring_);
+    if (result < 0) {
+      failed_ = IoCompletion{tag, -result};
       return;
     }
-    pending_ = Pending{tag, sync ? 2 : 1, false, 0, size};
+    pending_ = Pending{
+        .tag = tag, .remaining = sync ? 2 : 1, .size = size, .sync = sync, .submitted = submitted};
   }
 
   void wait(std::vector<IoCompletion>& completed) override {
@@ -80,6 +83,7 @@ class UringEngine final : public IoEngine {
   }
 
  private:
+  using TimePoint = std::chrono::steady_clock::time_point;
   // The outstanding write: the log keeps one at a time.
   struct Pending {
     std::uint64_t tag = 0;
@@ -87,6 +91,8 @@ class UringEngine final : public IoEngine {
     bool write_seen = false;
     int error = 0;
     std::size_t size = 0;
+    bool sync = false;
+    TimePoint submitted;  // when sync: the start of neuroplex_fsync_seconds
   };
 
   bool probe(int fd, std::string& why) {
@@ -128,7 +134,9 @@ class UringEngine final : public IoEngine {
     }
     if (pending.error == 0) pending.error = error;
     if (--pending.remaining == 0) {
-      completed.push_back({tag, pending.error});
+      std::chrono::steady_clock::duration sync_time{};
+      if (pending.sync) sync_time = std::chrono::steady_clock::now() - pending.submitted;
+      completed.push_back({tag, pending.error, sync_time});
       pending_.reset();
     }
   }

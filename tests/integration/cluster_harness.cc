@@ -192,8 +192,10 @@ Status Cluster::start(NodeId id) {
   Node& node = nodes_.at(id);
   if (node.pid > 0) return invalid_argument("node " + std::to_string(id) + " already runs");
   const std::string program = root_.sub(kProgramName);
-  std::vector<std::string> args = {program,      "--id",       std::to_string(id), "--listen",
-                                   endpoint(id), "--data-dir", data_dir(id)};
+  // The web front on a free port of the kernel's choosing: these tests speak Cap'n Proto.
+  std::vector<std::string> args = {program,      "--id",        std::to_string(id),
+                                   "--listen",   endpoint(id),  "--data-dir",
+                                   data_dir(id), "--ws-listen", "127.0.0.1:0"};
   if (node.join) {
     args.push_back("--join");
   } else {

@@ -1,0 +1,95 @@
+#include "api/server/write_forwarder.h"
+
+#include <cstdio>
+
+#include "api/op_json.h"
+
+namespace neuroplex::server {
+namespace wire = api::wire;
+namespace {
+
+void set_request_id(wire::RequestId::Builder out, const replication::RequestId& id) {
+  out.setClient(id.client);
+  out.setSeq(id.seq);
+  out.setAckedBelow(id.acked_below);
+}
+
+// The leader's answer as the core's WriteReply (an unknown code name counts as INTERNAL).
+template <typename Response>
+node::WriteReply read_reply(const Response& response) {
+  node::WriteReply reply;
+  if (response.hasError() && response.getError().getCode().size() > 0) {
+    auto error = response.getError();
+    const std::optional<ErrorCode> code = error_code_from_name(error.getCode().cStr());
+    reply.status = Status(code.value_or(ErrorCode::kInternal), error.getMessage().cStr());
+    reply.leader = error.getLeaderId();
+    reply.leader_address = error.getLeaderAddress().cStr();
+    return reply;
+  }
+  reply.index = response.getIndex();
+  return reply;
+}
+
+}  // namespace
+
+void CapnpWriteForwarder::forward(replication::WriteOp op, replication::RequestId id,
+                                  raft::NodeId leader, std::function<void(node::WriteReply)> done) {
+  inbox_.post([this, op = std::move(op), id, leader, done = std::move(done)]() mutable {
+    node::WriteReply not_leader{
+        .status = Status(ErrorCode::kNotLeader,
+                         "this node is not the leader, and the leader could not be reached"),
+        .leader = leader};
+    KJ_IF_MAYBE (bootstrap, transport_.bootstrap_of(leader)) {
+      auto session = bootstrap->forwardSessionRequest().send().getSession();
+      tasks_.add(send(kj::mv(session), op, id)
+                     .then([done](node::WriteReply reply) { done(std::move(reply)); },
+                           [done, not_leader](kj::Exception&&) { done(not_leader); }));
+      return;
+    }
+    done(std::move(not_leader));
+  });
+}
+
+kj::Promise<node::WriteReply> CapnpWriteForwarder::send(wire::Session::Client session,
+                                                        const replication::WriteOp& op,
+                                                        const replication::RequestId& id) {
+  if (const auto* update = std::get_if<replication::UpdateOp>(&op)) {
+    auto request = session.updateRequest();
+    set_request_id(request.initRequestId(), id);
+    request.setNs(update->ns);
+    request.setKey(update->key);
+    auto ops = request.initOps(static_cast<unsigned>(update->mutations.size()));
+    for (unsigned i = 0; i < ops.size(); ++i) {
+      const nlohmann::json mutation = api::mutation_to_json(update->mutations[i]);
+      const auto& path = mutation["path"];
+      auto wire_path = ops[i].initPath(static_cast<unsigned>(path.size()));
+      for (unsigned j = 0; j < path.size(); ++j) wire_path.set(j, path[j].get<std::string>());
+      ops[i].setType(mutation["type"].get<std::string>());
+      ops[i].setMutator(mutation["mutator"].get<std::string>());
+      ops[i].setArgs(mutation["args"].dump());
+    }
+    return request.send().then([](auto response) { return read_reply(response); });
+  }
+  if (const auto* remove = std::get_if<replication::DeleteOp>(&op)) {
+    auto request = session.deleteRequest();
+    set_request_id(request.initRequestId(), id);
+    request.setNs(remove->ns);
+    request.setKey(remove->key);
+    return request.send().then([](auto response) { return read_reply(response); });
+  }
+  const auto& merge = std::get<replication::MergeOp>(op);
+  auto request = session.mergeRequest();
+  set_request_id(request.initRequestId(), id);
+  request.setNs(merge.ns);
+  request.setKey(merge.key);
+  request.setDelta(
+      kj::arrayPtr(reinterpret_cast<const kj::byte*>(merge.delta.data()), merge.delta.size()));
+  return request.send().then([](auto response) { return read_reply(response); });
+}
+
+void CapnpWriteForwarder::taskFailed(kj::Exception&& exception) {
+  std::fprintf(stderr, "neuroplexd: forwarding a web write: %s\n",
+               exception.getDescription().cStr());
+}
+
+}  // namespace neuroplex::server

@@ -1,0 +1,257 @@
+#include "api/web/channel.h"
+
+#include <atomic>
+#include <chrono>
+#include <utility>
+
+#include "api/web/web_metrics.h"
+
+namespace neuroplex::web {
+
+using nlohmann::json;
+
+// Shared by a watch's core-thread sink and the channel.
+struct Channel::WatchState {
+  std::atomic<bool> alive{true};
+  std::atomic<std::size_t> pending{0};  // events posted to the web thread, not yet handled
+};
+
+// Lives on the core thread; only posts to the web thread.
+class Channel::Sink final : public node::WatchSink {
+ public:
+  Sink(std::shared_ptr<Channel> channel, std::uint64_t watch, std::shared_ptr<WatchState> state)
+      : channel_(std::move(channel)), watch_(watch), state_(std::move(state)) {}
+
+  bool deliver(std::vector<node::WatchEvent> events) override {
+    if (!state_->alive.load()) return false;
+    const std::size_t count = events.size();
+    if (state_->pending.fetch_add(count) + count > kMaxPendingEvents) {
+      // The web thread is not keeping up with this watch: end it here, so that nothing more
+      // piles up between the threads, and let the web thread tell the client.
+      state_->alive.store(false);
+      post([](Channel& channel, std::uint64_t watch) {
+        channel.overflow(watch, "the subscriber fell behind the node's changes");
+      });
+      return false;
+    }
+    post([events = std::move(events)](Channel& channel, std::uint64_t watch) mutable {
+      channel.on_events(watch, std::move(events));
+    });
+    return true;
+  }
+
+  void close(Status why) override {
+    post([why = std::move(why)](Channel& channel, std::uint64_t watch) {
+      channel.on_watch_closed(watch, why);
+    });
+  }
+
+ private:
+  template <typename F>
+  void post(F task) {
+    channel_->context_.post([channel = channel_, watch = watch_, task = std::move(task)]() mutable {
+      task(*channel, watch);
+    });
+  }
+
+  std::shared_ptr<Channel> channel_;
+  const std::uint64_t watch_;
+  std::shared_ptr<WatchState> state_;
+};
+
+template <typename T>
+std::function<void(T)> Channel::back_here(std::function<void(Channel&, T)> then) {
+  ++in_flight_;
+  return [self = shared_from_this(), then = std::move(then)](T value) mutable {
+    Channel* channel = self.get();
+    channel->context_.post(
+        [self = std::move(self), then = std::move(then), value = std::move(value)]() mutable {
+          --self->in_flight_;
+          if (self->outbox_ == nullptr) return;  // the connection closed meanwhile
+          then(*self, std::move(value));
+          self->outbox_->resume_reading();
+        });
+  };
+}
+
+void Channel::on_frame(std::string_view frame) {
+  ParsedRequest request = parse_request(frame, context_.limits);
+  if (!request.call.is_ok()) {
+    answer(request.id, request.op, request.call.status(),
+           encode_error(request.id, request.call.status()));
+    return;
+  }
+  run(request.id, request.op, std::move(*request.call));
+}
+
+bool Channel::can_read() const {
+  return outbox_ != nullptr && in_flight_ < kMaxInFlight &&
+         outbox_->queued_bytes() < kMaxQueuedBytes;
+}
+
+void Channel::close() {
+  while (!watches_.empty()) end_watch(watches_.begin()->first);
+  outbox_ = nullptr;
+}
+
+void Channel::run(const json& id, const std::string& op, Call call) {
+  if (auto* write_call = std::get_if<WriteCall>(&call))
+    return write(id, op, std::move(*write_call));
+  if (auto* read_call = std::get_if<ReadCall>(&call)) return read(id, op, std::move(*read_call));
+  if (auto* watch_call = std::get_if<WatchCall>(&call)) return watch(id, std::move(*watch_call));
+  if (auto* unwatch_call = std::get_if<UnwatchCall>(&call)) return unwatch(id, *unwatch_call);
+  admin(id, op, std::move(call));
+}
+
+void Channel::answer(const json& id, const std::string& op, const Status& status,
+                     std::string frame) {
+  (void)id;
+  count_request("ws", op, status.code());
+  if (outbox_ != nullptr) outbox_->send(std::move(frame));
+}
+
+void Channel::answer_write(const json& id, const std::string& op, const node::WriteReply& reply) {
+  if (!reply.status.is_ok()) {
+    answer(id, op, reply.status,
+           encode_error(id, reply.status, reply.leader, reply.leader_address));
+    return;
+  }
+  answer(id, op, reply.status, encode_result(id, write_result(reply)));
+}
+
+void Channel::write(const json& id, const std::string& op, WriteCall call) {
+  const auto start = std::chrono::steady_clock::now();
+  // Kept for forwarding: only a follower's NOT_LEADER needs it again.
+  auto forwardable = context_.forwarder != nullptr ? std::make_shared<WriteCall>(call)
+                                                   : std::shared_ptr<WriteCall>();
+  context_.core.write(std::move(call.op), call.request_id,
+                      back_here<node::WriteReply>(
+                          [id, op, start, forwardable](Channel& channel, node::WriteReply reply) {
+                            if (reply.status.code() == ErrorCode::kNotLeader && forwardable &&
+                                reply.leader != raft::kNoNode) {
+                              channel.context_.forwarder->forward(
+                                  std::move(forwardable->op), forwardable->request_id, reply.leader,
+                                  channel.back_here<node::WriteReply>(
+                                      [id, op, start](Channel& self, node::WriteReply forwarded) {
+                                        self.answer_write(id, op, forwarded);
+                                        observe_latency("ws", op, start);
+                                      }));
+                              return;
+                            }
+                            channel.answer_write(id, op, reply);
+                            observe_latency("ws", op, start);
+                          }));
+}
+
+void Channel::read(const json& id, const std::string& op, ReadCall call) {
+  const auto start = std::chrono::steady_clock::now();
+  node::ReadRequest request = call.request;
+  const node::Consistency consistency = call.consistency;
+  context_.core.read(
+      std::move(request), consistency,
+      back_here<node::ReadReply>(
+          [id, op, start, call = std::move(call)](Channel& channel, node::ReadReply reply) {
+            if (!reply.status.is_ok()) {
+              channel.answer(id, op, reply.status, encode_error(id, reply.status));
+            } else {
+              channel.answer(id, op, reply.status, encode_result(id, read_result(call, reply)));
+            }
+            observe_latency("ws", op, start);
+          }));
+}
+
+void Channel::watch(const json& id, WatchCall call) {
+  // The applied index first, so the reply can say where the watch starts.
+  context_.core.status(back_here<node::NodeStatus>(
+      [id, spec = std::move(call.spec)](Channel& channel, node::NodeStatus status) mutable {
+        const std::uint64_t watch = channel.next_watch_++;
+        auto state = std::make_shared<WatchState>();
+        Watch entry{.state = state,
+                    .resume_from = spec.from_index > 0 ? spec.from_index : status.applied + 1};
+        // The reply goes out before the core can post the first event.
+        channel.answer(id, "watch", Status::ok(),
+                       encode_result(id, {{"watch", watch}, {"start_index", status.applied}}));
+        entry.core_id = channel.context_.core.watch(
+            std::move(spec), std::make_unique<Sink>(channel.shared_from_this(), watch, state));
+        channel.watches_.emplace(watch, std::move(entry));
+        watch_subscribers().add(1);
+      }));
+}
+
+void Channel::unwatch(const json& id, UnwatchCall call) {
+  if (watches_.find(call.watch) == watches_.end()) {
+    Status missing(ErrorCode::kNotFound, "no watch " + std::to_string(call.watch) +
+                                             " on this connection (it may have ended)");
+    answer(id, "unwatch", missing, encode_error(id, missing));
+    return;
+  }
+  end_watch(call.watch);
+  answer(id, "unwatch", Status::ok(), encode_result(id, json::object()));
+}
+
+void Channel::admin(const json& id, const std::string& op, Call call) {
+  node::Core& core = context_.core;
+  auto on_write = [this, &id, &op] {
+    return back_here<node::WriteReply>([id, op](Channel& channel, node::WriteReply reply) {
+      channel.answer_write(id, op, reply);
+    });
+  };
+  if (std::holds_alternative<StatusCall>(call)) {
+    core.status(back_here<node::NodeStatus>([id, op](Channel& channel, node::NodeStatus status) {
+      channel.answer(id, op, Status::ok(), encode_result(id, status_result(status)));
+    }));
+  } else if (auto* membership = std::get_if<MembershipCall>(&call)) {
+    core.change_membership(std::move(membership->change), on_write());
+  } else if (auto* transfer = std::get_if<TransferCall>(&call)) {
+    core.transfer_leader(transfer->target, on_write());
+  } else {
+    core.take_snapshot(on_write());
+  }
+}
+
+void Channel::on_events(std::uint64_t watch, std::vector<node::WatchEvent> events) {
+  auto it = watches_.find(watch);
+  if (it == watches_.end()) return;  // ended meanwhile
+  it->second.state->pending.fetch_sub(events.size());
+  if (outbox_ == nullptr) return;
+  for (const node::WatchEvent& event : events) {
+    if (outbox_->queued_bytes() >= kMaxQueuedBytes) {
+      overflow(watch, "the subscriber reads more slowly than the namespace changes");
+      return;
+    }
+    outbox_->send(encode_event(watch, event));
+    it->second.last_sent = event.index;
+  }
+}
+
+void Channel::on_watch_closed(std::uint64_t watch, const Status& why) {
+  if (watches_.find(watch) == watches_.end()) return;
+  end_watch(watch);
+  if (outbox_ != nullptr) outbox_->send(encode_closed(watch, why));
+}
+
+void Channel::overflow(std::uint64_t watch, const std::string& why) {
+  auto it = watches_.find(watch);
+  if (it == watches_.end()) return;
+  // Resume from the last index sent, not the one after: other keys changed by that same entry
+  // may still have been queued. Re-sending them is harmless — each event is a current value.
+  const std::uint64_t resume_from =
+      it->second.last_sent > 0 ? it->second.last_sent : it->second.resume_from;
+  end_watch(watch);
+  dropped_subscribers().add(1);
+  if (outbox_ != nullptr) {
+    outbox_->send(encode_overflow(
+        watch, resume_from, why + "; watch again with from_index " + std::to_string(resume_from)));
+  }
+}
+
+void Channel::end_watch(std::uint64_t watch) {
+  auto it = watches_.find(watch);
+  if (it == watches_.end()) return;
+  it->second.state->alive.store(false);
+  context_.core.unwatch(it->second.core_id);
+  watches_.erase(it);
+  watch_subscribers().add(-1);
+}
+
+}  // namespace neuroplex::web

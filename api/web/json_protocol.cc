@@ -1,0 +1,447 @@
+#include "api/web/json_protocol.h"
+
+#include <algorithm>
+#include <array>
+#include <initializer_list>
+#include <limits>
+
+#include "api/op_json.h"
+#include "api/web/base64.h"
+#include "replication/client_sessions.h"
+#include "replication/validation.h"
+
+namespace neuroplex::web {
+namespace {
+
+using nlohmann::json;
+
+// Refuses nesting deeper than kMaxDepth without recursing: brackets inside strings don't count.
+bool within_depth(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+// The arguments of one request: typed field access that names the field in every error.
+class Args {
+ public:
+  explicit Args(const json& object) : object_(object) {}
+
+  // Every field must be one the operation knows ("id" and "op" always are).
+  Status only(std::initializer_list<std::string_view> known) const {
+    for (const auto& [name, value] : object_.items()) {
+      if (name == "id" || name == "op") continue;
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        return invalid_argument("unknown field \"" + name + "\"");
+      }
+    }
+    return Status::ok();
+  }
+
+  const json* find(std::string_view name) const {
+    auto it = object_.find(name);
+    return it == object_.end() ? nullptr : &*it;
+  }
+
+  Result<std::string> string(std::string_view name, bool required = true) const {
+    const json* value = find(name);
+    if (value == nullptr) {
+      if (required) return missing(name);
+      return std::string();
+    }
+    if (!value->is_string()) return wrong_type(name, "a string");
+    return value->get<std::string>();
+  }
+
+  Result<std::uint64_t> unsigned_integer(std::string_view name, bool required = true) const {
+    const json* value = find(name);
+    if (value == nullptr) {
+      if (required) return missing(name);
+      return std::uint64_t{0};
+    }
+    if (value->is_number_unsigned()) return value->get<std::uint64_t>();
+    if (value->is_number_integer() && value->get<std::int64_t>() >= 0) {
+      return static_cast<std::uint64_t>(value->get<std::int64_t>());
+    }
+    return wrong_type(name, "a non-negative integer");
+  }
+
+  Result<bool> boolean(std::string_view name) const {
+    const json* value = find(name);
+    if (value == nullptr) return false;
+    if (!value->is_boolean()) return wrong_type(name, "true or false");
+    return value->get<bool>();
+  }
+
+  const json& required_value(std::string_view name, Status& status) const {
+    static const json kNull;
+    const json* value = find(name);
+    if (value == nullptr) {
+      status = missing(name);
+      return kNull;
+    }
+    return *value;
+  }
+
+ private:
+  static Status missing(std::string_view name) {
+    return invalid_argument("missing field \"" + std::string(name) + "\"");
+  }
+  static Status wrong_type(std::string_view name, std::string_view expected) {
+    return invalid_argument("field \"" + std::string(name) + "\" must be " + std::string(expected));
+  }
+
+  const json& object_;
+};
+
+// Unwraps a Result into `out`, returning its status (for the chains of fields below).
+template <typename T>
+Status take(Result<T> result, T& out) {
+  if (!result.is_ok()) return result.status();
+  out = std::move(*result);
+  return Status::ok();
+}
+
+Result<replication::RequestId> request_id_of(const Args& args) {
+  replication::RequestId id;
+  const json* value = args.find("request_id");
+  if (value == nullptr) return id;
+  if (!value->is_object()) return invalid_argument("field \"request_id\" must be an object");
+  Args fields(*value);
+  Status status = fields.only({"client", "seq", "acked_below"});
+  if (status.is_ok()) status = take(fields.unsigned_integer("client"), id.client);
+  if (status.is_ok()) status = take(fields.unsigned_integer("seq"), id.seq);
+  if (status.is_ok()) status = take(fields.unsigned_integer("acked_below", false), id.acked_below);
+  if (status.is_ok()) status = replication::validate_request_id(id);
+  if (!status.is_ok()) return Status(status.code(), "request_id: " + status.message());
+  return id;
+}
+
+// A write with its namespace and key read; `more` reads the rest of the operation.
+template <typename Build>
+Result<Call> write_call(const Args& args, std::initializer_list<std::string_view> fields,
+                        const replication::Limits& limits, Build build) {
+  Status status = args.only(fields);
+  std::string ns;
+  std::string key;
+  if (status.is_ok()) status = take(args.string("ns"), ns);
+  if (status.is_ok()) status = take(args.string("key"), key);
+  WriteCall call;
+  if (status.is_ok()) status = take(request_id_of(args), call.request_id);
+  if (!status.is_ok()) return status;
+  Result<replication::WriteOp> op = build(std::move(ns), std::move(key));
+  if (!op.is_ok()) return op.status();
+  status = replication::validate(*op, limits);
+  if (!status.is_ok()) return status;
+  call.op = std::move(*op);
+  return Call(std::move(call));
+}
+
+// A convenience form (DESIGN.md): one mutation at path [] built from one argument.
+Result<Call> one_mutation_call(const Args& args, std::string_view argument, std::string_view type,
+                               std::string_view mutator, const replication::Limits& limits) {
+  return write_call(args, {"ns", "key", argument, "request_id"}, limits,
+                    [&](std::string ns, std::string key) -> Result<replication::WriteOp> {
+                      Status status;
+                      const json& value = args.required_value(argument, status);
+                      if (!status.is_ok()) return status;
+                      Result<crdt::Mutation> mutation =
+                          api::parse_mutation({}, type, mutator, value);
+                      if (!mutation.is_ok()) {
+                        return Status(mutation.status().code(),
+                                      std::string(argument) + ": " + mutation.status().message());
+                      }
+                      replication::UpdateOp op{.ns = std::move(ns), .key = std::move(key)};
+                      op.mutations.push_back(std::move(*mutation));
+                      return replication::WriteOp(std::move(op));
+                    });
+}
+
+Result<Call> update_call(const Args& args, const replication::Limits& limits) {
+  return write_call(args, {"ns", "key", "ops", "request_id"}, limits,
+                    [&](std::string ns, std::string key) -> Result<replication::WriteOp> {
+                      Status status;
+                      const json& ops = args.required_value("ops", status);
+                      if (!status.is_ok()) return status;
+                      Result<std::vector<crdt::Mutation>> mutations = api::parse_mutations(ops);
+                      if (!mutations.is_ok()) return mutations.status();
+                      return replication::WriteOp(replication::UpdateOp{
+                          .ns = std::move(ns), .key = std::move(key), .mutations = *mutations});
+                    });
+}
+
+Result<Call> delete_call(const Args& args, const replication::Limits& limits) {
+  return write_call(args, {"ns", "key", "request_id"}, limits,
+                    [](std::string ns, std::string key) -> Result<replication::WriteOp> {
+                      return replication::WriteOp(
+                          replication::DeleteOp{.ns = std::move(ns), .key = std::move(key)});
+                    });
+}
+
+Result<Call> merge_call(const Args& args, const replication::Limits& limits) {
+  return write_call(args, {"ns", "key", "delta", "request_id"}, limits,
+                    [&](std::string ns, std::string key) -> Result<replication::WriteOp> {
+                      Result<std::string> text = args.string("delta");
+                      if (!text.is_ok()) return text.status();
+                      Result<std::string> delta = base64_decode(*text);
+                      if (!delta.is_ok()) {
+                        return invalid_argument("delta: " + delta.status().message());
+                      }
+                      return replication::WriteOp(replication::MergeOp{
+                          .ns = std::move(ns), .key = std::move(key), .delta = *delta});
+                    });
+}
+
+Result<node::Consistency> consistency_of(const Args& args) {
+  Result<std::string> name = args.string("consistency", false);
+  if (!name.is_ok()) return name.status();
+  if (name->empty() || *name == "linearizable") return node::Consistency::kLinearizable;
+  if (*name == "lease") return node::Consistency::kLease;
+  if (*name == "local") return node::Consistency::kLocal;
+  return invalid_argument("consistency must be linearizable, lease or local, not \"" + *name +
+                          "\"");
+}
+
+Result<Call> get_call(const Args& args) {
+  ReadCall call;
+  call.request.kind = node::ReadRequest::Kind::kGet;
+  Status status = args.only({"ns", "key", "consistency"});
+  if (status.is_ok()) status = take(args.string("ns"), call.request.ns);
+  if (status.is_ok()) status = take(args.string("key"), call.request.key);
+  if (status.is_ok()) status = take(consistency_of(args), call.consistency);
+  if (!status.is_ok()) return status;
+  return Call(std::move(call));
+}
+
+Result<Call> list_call(const Args& args) {
+  ReadCall call;
+  call.request.kind = node::ReadRequest::Kind::kList;
+  std::uint64_t limit = 0;
+  Status status = args.only({"ns", "prefix", "after", "limit", "consistency"});
+  if (status.is_ok()) status = take(args.string("ns"), call.request.ns);
+  if (status.is_ok()) status = take(args.string("prefix", false), call.request.prefix);
+  if (status.is_ok()) status = take(args.string("after", false), call.request.after);
+  if (status.is_ok()) status = take(args.unsigned_integer("limit", false), limit);
+  if (status.is_ok()) status = take(consistency_of(args), call.consistency);
+  if (!status.is_ok()) return status;
+  // The range (1..kMaxListLimit) is the state reader's rule; 0 means its default.
+  call.request.limit = limit == 0 ? 100 : static_cast<std::size_t>(limit);
+  return Call(std::move(call));
+}
+
+Result<Call> watch_call(const Args& args) {
+  WatchCall call;
+  Status status = args.only({"ns", "prefix", "from_index"});
+  if (status.is_ok()) status = take(args.string("ns"), call.spec.ns);
+  if (status.is_ok()) status = take(args.string("prefix", false), call.spec.prefix);
+  if (status.is_ok())
+    status = take(args.unsigned_integer("from_index", false), call.spec.from_index);
+  if (status.is_ok()) status = replication::validate_namespace(call.spec.ns);
+  if (status.is_ok()) status = replication::validate_key_prefix(call.spec.prefix);
+  if (!status.is_ok()) return status;
+  return Call(std::move(call));
+}
+
+Result<Call> unwatch_call(const Args& args) {
+  UnwatchCall call;
+  Status status = args.only({"watch"});
+  if (status.is_ok()) status = take(args.unsigned_integer("watch"), call.watch);
+  if (!status.is_ok()) return status;
+  return Call(call);
+}
+
+Result<Call> no_argument_call(const Args& args, Call call) {
+  Status status = args.only({});
+  if (!status.is_ok()) return status;
+  return call;
+}
+
+Result<Call> add_member_call(const Args& args) {
+  MembershipCall call;
+  bool learner = false;
+  Status status = args.only({"node", "address", "learner"});
+  if (status.is_ok()) status = take(args.unsigned_integer("node"), call.change.node);
+  if (status.is_ok()) status = take(args.string("address"), call.change.address);
+  if (status.is_ok()) status = take(args.boolean("learner"), learner);
+  if (status.is_ok() && call.change.address.empty()) {
+    status = invalid_argument("cluster.add needs the member's HOST:PORT address");
+  }
+  if (!status.is_ok()) return status;
+  call.change.type = learner ? raft::ChangeType::kAddLearner : raft::ChangeType::kAddVoter;
+  return Call(std::move(call));
+}
+
+Result<Call> remove_member_call(const Args& args) {
+  MembershipCall call;
+  call.change.type = raft::ChangeType::kRemove;
+  Status status = args.only({"node"});
+  if (status.is_ok()) status = take(args.unsigned_integer("node"), call.change.node);
+  if (!status.is_ok()) return status;
+  return Call(std::move(call));
+}
+
+Result<Call> transfer_call(const Args& args) {
+  TransferCall call;
+  Status status = args.only({"node"});
+  if (status.is_ok()) status = take(args.unsigned_integer("node"), call.target);
+  if (!status.is_ok()) return status;
+  return Call(call);
+}
+
+// The operation table's WebSocket names.
+Result<Call> call_for(std::string_view op, const Args& args, const replication::Limits& limits) {
+  if (op == "update") return update_call(args, limits);
+  if (op == "counter.add") return one_mutation_call(args, "by", "counter", "add", limits);
+  if (op == "register.set") return one_mutation_call(args, "value", "register", "set", limits);
+  if (op == "set.add") return one_mutation_call(args, "members", "set", "add", limits);
+  if (op == "set.remove") return one_mutation_call(args, "members", "set", "remove", limits);
+  if (op == "delete") return delete_call(args, limits);
+  if (op == "merge") return merge_call(args, limits);
+  if (op == "get") return get_call(args);
+  if (op == "list") return list_call(args);
+  if (op == "watch") return watch_call(args);
+  if (op == "unwatch") return unwatch_call(args);
+  if (op == "cluster.status") return no_argument_call(args, StatusCall{});
+  if (op == "cluster.add") return add_member_call(args);
+  if (op == "cluster.remove") return remove_member_call(args);
+  if (op == "cluster.transfer") return transfer_call(args);
+  if (op == "cluster.snapshot") return no_argument_call(args, SnapshotCall{});
+  return invalid_argument("unknown op \"" + std::string(op) + "\"");
+}
+
+}  // namespace
+
+ParsedRequest parse_request(std::string_view frame, const replication::Limits& limits) {
+  ParsedRequest parsed;
+  if (!within_depth(frame)) {
+    parsed.call = invalid_argument("request nests deeper than " + std::to_string(kMaxDepth));
+    return parsed;
+  }
+  json request = json::parse(frame, nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded()) {
+    parsed.call = invalid_argument("the frame is not valid JSON");
+    return parsed;
+  }
+  if (!request.is_object()) {
+    parsed.call = invalid_argument("a request is a JSON object");
+    return parsed;
+  }
+  auto id = request.find("id");
+  if (id != request.end()) {
+    if (!id->is_number() && !id->is_string()) {
+      parsed.call = invalid_argument("field \"id\" must be a number or a string");
+      return parsed;
+    }
+    parsed.id = *id;
+  }
+  auto op = request.find("op");
+  if (op == request.end() || !op->is_string()) {
+    parsed.call = invalid_argument("field \"op\" must name an operation");
+    return parsed;
+  }
+  parsed.op = op->get<std::string>();
+  parsed.call = call_for(parsed.op, Args(request), limits);
+  return parsed;
+}
+
+std::string encode_result(const json& id, json result) {
+  json reply = {{"id", id}, {"ok", true}, {"result", std::move(result)}};
+  return reply.dump();
+}
+
+std::string encode_error(const json& id, const Status& status, raft::NodeId leader,
+                         std::string_view leader_address) {
+  json error = {{"code", error_code_name(status.code())}, {"message", status.message()}};
+  if (status.code() == ErrorCode::kNotLeader && leader != raft::kNoNode) {
+    error["leader_id"] = leader;
+    if (!leader_address.empty()) error["leader_address"] = leader_address;
+  }
+  json reply = {{"id", id}, {"ok", false}, {"error", std::move(error)}};
+  // A message may quote the client's bytes; replace rather than throw on invalid UTF-8.
+  return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string encode_event(std::uint64_t watch, const node::WatchEvent& event) {
+  json body = {{"index", event.index}, {"ns", event.ns}, {"key", event.key}};
+  if (event.exists) {
+    body["value"] = event.value;
+  } else {
+    body["deleted"] = true;
+  }
+  if (event.resync) body["resync"] = true;
+  json frame = {{"watch", watch}, {"event", std::move(body)}};
+  return frame.dump();
+}
+
+std::string encode_overflow(std::uint64_t watch, std::uint64_t resume_from,
+                            std::string_view message) {
+  json frame = {{"watch", watch},
+                {"overflow", {{"resume_from", resume_from}, {"message", message}}}};
+  return frame.dump();
+}
+
+std::string encode_closed(std::uint64_t watch, const Status& why) {
+  json frame = {{"watch", watch},
+                {"closed", {{"code", error_code_name(why.code())}, {"message", why.message()}}}};
+  return frame.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json write_result(const node::WriteReply& reply) { return {{"index", reply.index}}; }
+
+json read_result(const ReadCall& call, const node::ReadReply& reply) {
+  if (call.request.kind == node::ReadRequest::Kind::kGet) {
+    return {{"exists", reply.document.exists},
+            {"value", reply.document.value},
+            {"types", reply.document.types},
+            {"index", reply.index}};
+  }
+  json result = {{"keys", reply.list.keys}, {"index", reply.index}};
+  result["next"] = reply.list.next ? json(*reply.list.next) : json(nullptr);
+  return result;
+}
+
+json status_result(const node::NodeStatus& status) {
+  json members = json::array();
+  for (const node::MemberStatus& member : status.members) {
+    members.push_back({{"id", member.id},
+                       {"address", member.address},
+                       {"role", member.role},
+                       {"voter", member.voter},
+                       {"match", member.match}});
+  }
+  return {{"id", status.id},
+          {"role", status.role},
+          {"term", status.term},
+          {"leader", status.leader},
+          {"leader_address", status.leader_address},
+          {"commit", status.commit},
+          {"applied", status.applied},
+          {"snapshot_index", status.snapshot_index},
+          {"first_log_index", status.first_log_index},
+          {"last_log_index", status.last_log_index},
+          // A string: a 64-bit hash does not fit a JavaScript number.
+          {"cluster_id", std::to_string(status.cluster_id)},
+          {"members", std::move(members)}};
+}
+
+}  // namespace neuroplex::web
