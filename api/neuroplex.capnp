@@ -56,6 +56,8 @@ struct WatchEvent {
   exists @3 :Bool;           # false: deleted
   value @4 :Text;            # JSON text of the document's plain view when it exists
   resync @5 :Bool;           # part of a full resend: the watch started before the node's history
+  resyncEnd @6 :Bool;        # the last event of a resync (no key, no value): every document of
+                             # the watch it did not resend no longer exists
 }
 
 interface Watcher {

@@ -52,6 +52,8 @@ std::vector<WatchEvent> WatchHub::resync_events(const WatchSpec& spec, std::uint
     event.resync = true;
     if (event.exists) events.push_back(std::move(event));
   }
+  events.push_back(
+      WatchEvent{.index = applied_index, .ns = spec.ns, .resync = true, .resync_end = true});
   return events;
 }
 
@@ -65,18 +67,24 @@ void WatchHub::changed(std::uint64_t index, const std::vector<replication::Chang
     history_.pop_front();
   }
   if (watches_.empty()) return;
+  // One delivery per watch per entry (an entry may carry thousands of changes), each document
+  // read once however many watches match it.
+  std::map<std::uint64_t, std::vector<WatchEvent>> batches;
   for (const replication::Change& change : changes) {
     bool read_done = false;
     WatchEvent event{.index = index, .ns = change.ns, .key = change.key};
-    for (auto it = watches_.begin(); it != watches_.end();) {
-      auto& [id, watch] = *it++;
+    for (auto& [id, watch] : watches_) {
       if (!matches(watch.spec, change.ns, change.key)) continue;
       if (!read_done) {
         event.exists = read(change.ns, change.key, event.value);
         read_done = true;
       }
-      deliver(id, watch, {event});
+      batches[id].push_back(event);
     }
+  }
+  for (auto& [id, events] : batches) {
+    auto it = watches_.find(id);
+    if (it != watches_.end()) deliver(id, it->second, std::move(events));
   }
 }
 

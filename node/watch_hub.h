@@ -7,8 +7,9 @@
 // Resuming (`from_index` > 0): the hub remembers the last kHistoryEntries changes. A watch that
 // starts within that history gets every later change again (each key once, with its current
 // value, in index order); one that starts before it gets a resync instead — every live matching
-// document with its current value, flagged `resync` — so a watcher always converges to the
-// current state, never silently misses a change.
+// document with its current value, flagged `resync`, then a `resync_end` marker (whatever the
+// resync did not resend is gone) — so a watcher always converges to the current state, deletes
+// included, and never silently misses a change.
 //
 // Thread safety: core thread only. Sinks are called on the core thread and must not block.
 #pragma once
@@ -41,6 +42,9 @@ struct WatchEvent {
   bool exists = false;
   nlohmann::json value;
   bool resync = false;
+  // The last event of a resync, with no key or value: every document of the watch that the
+  // resync did not resend no longer exists (so a resuming watcher learns of deletes it missed).
+  bool resync_end = false;
 };
 
 class WatchSink {

@@ -94,6 +94,9 @@ struct WatchEvent {
   bool exists = false;
   nlohmann::json value;
   bool resync = false;
+  // The last event of a resync (no key, no value): every document of the watch that the resync
+  // did not resend no longer exists.
+  bool resync_end = false;
 };
 
 class ClientCore;  // api/client/client_impl.h

@@ -123,6 +123,7 @@ Result<WatchEvent> read_event(wire::WatchEvent::Reader event) {
   result.key = copy(event.getKey());
   result.exists = event.getExists();
   result.resync = event.getResync();
+  result.resync_end = event.getResyncEnd();
   if (result.exists) {
     Result<nlohmann::json> value = parse_json_text(view(event.getValue()), "a watch event value");
     if (!value.is_ok()) return value.status();

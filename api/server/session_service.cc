@@ -221,6 +221,9 @@ kj::Promise<void> SessionService::watch_uncounted(WatchContext context) {
   return node_.bridge.status().then(
       [this, context, spec = std::move(spec)](node::NodeStatus status) mutable {
         auto results = context.getResults();
+        // "From now" means from the index the reply names: a change applied between the status
+        // and the registration must not fall in between.
+        if (spec.from_index == 0) spec.from_index = status.applied + 1;
         const std::uint64_t id = node_.watches.start(spec, context.getParams().getWatcher());
         results.setHandle(kj::heap<WatchHandleService>(node_.watches, id));
         results.setStartIndex(status.applied);

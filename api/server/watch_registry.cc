@@ -80,6 +80,7 @@ void WatchRegistry::send_next(std::uint64_t id) {
   out.setExists(event.exists);
   if (event.exists) out.setValue(event.value.dump());
   out.setResync(event.resync);
+  out.setResyncEnd(event.resync_end);
   stream.sending = true;
   stream.last_index = event.index;
   tasks_.add(request.send().then(

@@ -13,18 +13,26 @@ using nlohmann::json;
 // Shared by a watch's core-thread sink and the channel.
 struct Channel::WatchState {
   std::atomic<bool> alive{true};
-  std::atomic<std::size_t> pending{0};  // events posted to the web thread, not yet handled
+  std::atomic<std::size_t> pending{0};  // live events posted to the web thread, not yet sent
 };
 
 // Lives on the core thread; only posts to the web thread.
 class Channel::Sink final : public node::WatchSink {
  public:
-  Sink(std::shared_ptr<Channel> channel, std::uint64_t watch, std::shared_ptr<WatchState> state)
-      : channel_(std::move(channel)), watch_(watch), state_(std::move(state)) {}
+  Sink(std::shared_ptr<Channel> channel, std::uint64_t watch, std::shared_ptr<WatchState> state,
+       bool catching_up)
+      : channel_(std::move(channel)),
+        watch_(watch),
+        state_(std::move(state)),
+        catching_up_(catching_up) {}
 
   bool deliver(std::vector<node::WatchEvent> events) override {
     if (!state_->alive.load()) return false;
-    const std::size_t count = events.size();
+    // A catch-up (the first delivery of a resumed watch, or any resync) is already built; only
+    // live events count against how far the subscriber may fall behind.
+    const bool live = !catching_up_ && !events.front().resync;
+    catching_up_ = false;
+    const std::size_t count = live ? events.size() : 0;
     if (state_->pending.fetch_add(count) + count > kMaxPendingEvents) {
       // The web thread is not keeping up with this watch: end it here, so that nothing more
       // piles up between the threads, and let the web thread tell the client.
@@ -34,8 +42,8 @@ class Channel::Sink final : public node::WatchSink {
       });
       return false;
     }
-    post([events = std::move(events)](Channel& channel, std::uint64_t watch) mutable {
-      channel.on_events(watch, std::move(events));
+    post([events = std::move(events), live](Channel& channel, std::uint64_t watch) mutable {
+      channel.on_events(watch, std::move(events), live);
     });
     return true;
   }
@@ -57,6 +65,7 @@ class Channel::Sink final : public node::WatchSink {
   std::shared_ptr<Channel> channel_;
   const std::uint64_t watch_;
   std::shared_ptr<WatchState> state_;
+  bool catching_up_;  // the next delivery is the catch-up of a resumed watch
 };
 
 template <typename T>
@@ -69,7 +78,7 @@ std::function<void(T)> Channel::back_here(std::function<void(Channel&, T)> then)
           --self->in_flight_;
           if (self->outbox_ == nullptr) return;  // the connection closed meanwhile
           then(*self, std::move(value));
-          self->outbox_->resume_reading();
+          if (self->outbox_ != nullptr) self->outbox_->resume_reading();
         });
   };
 }
@@ -166,13 +175,17 @@ void Channel::watch(const json& id, WatchCall call) {
       [id, spec = std::move(call.spec)](Channel& channel, node::NodeStatus status) mutable {
         const std::uint64_t watch = channel.next_watch_++;
         auto state = std::make_shared<WatchState>();
-        Watch entry{.state = state,
-                    .resume_from = spec.from_index > 0 ? spec.from_index : status.applied + 1};
+        const bool resumed = spec.from_index > 0;
+        // "From now" means from the index the reply names: a change applied between the status
+        // and the registration must not fall in between.
+        if (!resumed) spec.from_index = status.applied + 1;
+        Watch entry{.state = state, .resume_from = spec.from_index};
         // The reply goes out before the core can post the first event.
         channel.answer(id, "watch", Status::ok(),
                        encode_result(id, {{"watch", watch}, {"start_index", status.applied}}));
         entry.core_id = channel.context_.core.watch(
-            std::move(spec), std::make_unique<Sink>(channel.shared_from_this(), watch, state));
+            std::move(spec),
+            std::make_unique<Sink>(channel.shared_from_this(), watch, state, resumed));
         channel.watches_.emplace(watch, std::move(entry));
         watch_subscribers().add(1);
       }));
@@ -209,18 +222,45 @@ void Channel::admin(const json& id, const std::string& op, Call call) {
   }
 }
 
-void Channel::on_events(std::uint64_t watch, std::vector<node::WatchEvent> events) {
+void Channel::on_events(std::uint64_t watch, std::vector<node::WatchEvent> events, bool live) {
   auto it = watches_.find(watch);
   if (it == watches_.end()) return;  // ended meanwhile
-  it->second.state->pending.fetch_sub(events.size());
-  if (outbox_ == nullptr) return;
+  Watch& state = it->second;
+  if (live) state.state->pending.fetch_sub(events.size());
   for (const node::WatchEvent& event : events) {
-    if (outbox_->queued_bytes() >= kMaxQueuedBytes) {
-      overflow(watch, "the subscriber reads more slowly than the namespace changes");
-      return;
+    Backlogged entry{
+        .index = event.index, .live = live, .resync = event.resync, .resync_end = event.resync_end};
+    entry.frame =
+        event.resync_end ? encode_resync_end(watch, event.index) : encode_event(watch, event);
+    if (live) state.live_bytes += entry.frame.size();
+    state.backlog.push_back(std::move(entry));
+  }
+  if (!pump(state) && state.live_bytes > kMaxBacklogBytes) {
+    overflow(watch, "the subscriber reads more slowly than the namespace changes");
+  }
+}
+
+bool Channel::pump(Watch& state) {
+  while (!state.backlog.empty()) {
+    if (outbox_ == nullptr || outbox_->queued_bytes() >= kMaxQueuedBytes) return false;
+    Backlogged next = std::move(state.backlog.front());
+    state.backlog.pop_front();
+    if (next.live) state.live_bytes -= next.frame.size();
+    if (next.resync_end) {
+      state.resync_index = 0;
+    } else if (next.resync) {
+      state.resync_index = next.index;
     }
-    outbox_->send(encode_event(watch, event));
-    it->second.last_sent = event.index;
+    state.last_sent = next.index;
+    outbox_->send(std::move(next.frame));
+  }
+  return true;
+}
+
+void Channel::on_drained() {
+  // In watch order rather than round robin: simpler, and every backlog still drains.
+  for (auto& [watch, state] : watches_) {
+    if (!pump(state)) return;
   }
 }
 
@@ -233,10 +273,17 @@ void Channel::on_watch_closed(std::uint64_t watch, const Status& why) {
 void Channel::overflow(std::uint64_t watch, const std::string& why) {
   auto it = watches_.find(watch);
   if (it == watches_.end()) return;
-  // Resume from the last index sent, not the one after: other keys changed by that same entry
-  // may still have been queued. Re-sending them is harmless — each event is a current value.
-  const std::uint64_t resume_from =
-      it->second.last_sent > 0 ? it->second.last_sent : it->second.resume_from;
+  const Watch& state = it->second;
+  // Mid-resync, only a whole new resync is complete: resume from its index, which the node's
+  // history does not cover, so the node resyncs again. Otherwise resume from the last index
+  // sent, not the one after: other keys changed by that same entry may still have been
+  // backlogged. Re-sending them is harmless — each event is a current value.
+  std::uint64_t resume_from = state.resume_from;
+  if (state.resync_index > 0) {
+    resume_from = state.resync_index;
+  } else if (state.last_sent > 0) {
+    resume_from = state.last_sent;
+  }
   end_watch(watch);
   dropped_subscribers().add(1);
   if (outbox_ != nullptr) {

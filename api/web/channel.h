@@ -10,15 +10,20 @@
 //  - at most kMaxInFlight requests of a connection wait on the core; the session stops reading
 //    frames until one is answered (can_read());
 //  - the session stops reading while more than kMaxQueuedBytes of frames wait to be written;
-//  - each watch has at most kMaxPendingEvents events posted from the core and not yet handled,
-//    and a watch whose events would go past kMaxQueuedBytes of unsent frames ends with an
-//    overflow frame naming the index to resume from. A slow subscriber loses its watch, never
-//    the node's memory.
+//  - watch events are encoded as they arrive into their watch's backlog, and move to the send
+//    queue only while it holds less than kMaxQueuedBytes, so a large catch-up streams at the
+//    reader's pace;
+//  - a watch may have at most kMaxPendingEvents live events posted by the core and not yet
+//    handled, and kMaxBacklogBytes of encoded live events waiting for the send queue (a
+//    catch-up — history replay or resync — does not count: the core has built it already);
+//    past either the watch ends with an overflow frame naming the index to resume from.
+//    A slow subscriber loses its watch, never the node's memory.
 //
 // Thread safety: web thread only, except WatchSink objects, which live on the core thread.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -62,6 +67,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   static constexpr std::size_t kMaxInFlight = 256;
   static constexpr std::size_t kMaxQueuedBytes = std::size_t{4} << 20;
   static constexpr std::size_t kMaxPendingEvents = 4096;
+  static constexpr std::size_t kMaxBacklogBytes = std::size_t{8} << 20;
 
   Channel(WebContext& context, Outbox& outbox) : context_(context), outbox_(&outbox) {}
 
@@ -69,15 +75,27 @@ class Channel : public std::enable_shared_from_this<Channel> {
   bool can_read() const;
   // The connection closed: cancel its watches; replies still in flight are dropped.
   void close();
+  // The send queue drained a little: move backlogged watch events into it.
+  void on_drained();
 
  private:
   struct WatchState;
   class Sink;
+  struct Backlogged {
+    std::string frame;
+    std::uint64_t index = 0;
+    bool live = false;        // not part of a catch-up
+    bool resync = false;      // part of a resync
+    bool resync_end = false;  // the end of one
+  };
   struct Watch {
     std::uint64_t core_id = 0;
     std::shared_ptr<WatchState> state;
-    std::uint64_t last_sent = 0;    // index of the last event sent
-    std::uint64_t resume_from = 0;  // where a resumed watch starts when none was sent
+    std::deque<Backlogged> backlog;  // encoded, not yet in the send queue
+    std::size_t live_bytes = 0;      // of the backlog's live events
+    std::uint64_t last_sent = 0;     // index of the last event sent
+    std::uint64_t resume_from = 0;   // where a resumed watch starts when none was sent
+    std::uint64_t resync_index = 0;  // a resync is being sent (its index), 0 otherwise
   };
 
   void run(const nlohmann::json& id, const std::string& op, Call call);
@@ -94,7 +112,9 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void answer(const nlohmann::json& id, const std::string& op, const Status& status,
               std::string frame);
   void answer_write(const nlohmann::json& id, const std::string& op, const node::WriteReply& reply);
-  void on_events(std::uint64_t watch, std::vector<node::WatchEvent> events);
+  void on_events(std::uint64_t watch, std::vector<node::WatchEvent> events, bool live);
+  // Moves a watch's backlog into the send queue while it has room; false when it is full.
+  bool pump(Watch& state);
   void on_watch_closed(std::uint64_t watch, const Status& why);
   void overflow(std::uint64_t watch, const std::string& why);
   void end_watch(std::uint64_t watch);

@@ -393,6 +393,11 @@ std::string encode_event(std::uint64_t watch, const node::WatchEvent& event) {
   return frame.dump();
 }
 
+std::string encode_resync_end(std::uint64_t watch, std::uint64_t index) {
+  json frame = {{"watch", watch}, {"resync_end", {{"index", index}}}};
+  return frame.dump();
+}
+
 std::string encode_overflow(std::uint64_t watch, std::uint64_t resume_from,
                             std::string_view message) {
   json frame = {{"watch", watch},

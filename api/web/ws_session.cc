@@ -97,6 +97,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>, public O
     queue_.pop_front();
     if (error) return finish();
     write_next();
+    if (channel_) channel_->on_drained();
     resume_reading();
   }
 

@@ -57,6 +57,9 @@ Json list_json(const client::ListResult& result) {
 }
 
 Json event_json(const client::WatchEvent& event) {
+  if (event.resync_end) {
+    return {{"index", event.index}, {"ns", event.ns}, {"resync_end", true}};
+  }
   return {{"index", event.index},   {"ns", event.ns},       {"key", event.key},
           {"exists", event.exists}, {"value", event.value}, {"resync", event.resync}};
 }
@@ -127,6 +130,10 @@ std::string format_list(const client::ListResult& result, bool json) {
 
 std::string format_event(const client::WatchEvent& event, bool json) {
   if (json) return line(event_json(event));
+  if (event.resync_end) {
+    return std::to_string(event.index) + "  " + event.ns +
+           "  (resync complete: documents it did not list no longer exist)\n";
+  }
   std::string text = std::to_string(event.index) + "  " + event.ns + "  " + event.key + "  ";
   text += event.exists ? dump_json(event.value) : "(deleted)";
   if (event.resync) text += "  (resync)";

@@ -105,13 +105,31 @@ TEST(WatchHub, ResumeBeforeHistoryGetsAResyncOfEveryLiveDocument) {
   std::vector<WatchEvent> events;
   hub.add(1, WatchSpec{.ns = "s", .prefix = "", .from_index = 7},
           std::make_unique<RecordingSink>(events), 50, world.reader(), world.lister());
-  ASSERT_EQ(events.size(), 2u);
+  ASSERT_EQ(events.size(), 3u);
   for (const WatchEvent& event : events) {
     EXPECT_TRUE(event.resync);
     EXPECT_EQ(event.index, 50u);
   }
   EXPECT_EQ(events[0].value, 10);
   EXPECT_EQ(events[1].value, 20);
+  // The marker: whatever the resync did not resend is gone.
+  EXPECT_FALSE(events[0].resync_end);
+  EXPECT_TRUE(events[2].resync_end);
+  EXPECT_TRUE(events[2].key.empty());
+}
+
+TEST(WatchHub, AResyncOfAnEmptyNamespaceIsTheMarkerAlone) {
+  // A watcher that resumes after every document it knew was deleted must still hear of it.
+  World world;
+  WatchHub hub;
+  hub.reset(50, world.reader(), world.lister());
+  std::vector<WatchEvent> events;
+  hub.add(1, WatchSpec{.ns = "s", .prefix = "", .from_index = 7},
+          std::make_unique<RecordingSink>(events), 50, world.reader(), world.lister());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].resync_end);
+  EXPECT_EQ(events[0].ns, "s");
+  EXPECT_EQ(events[0].index, 50u);
 }
 
 TEST(WatchHub, RemovedAndClosedWatchesGetNothingMore) {
