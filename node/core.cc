@@ -1,5 +1,7 @@
 #include "node/core.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -56,7 +58,10 @@ Result<std::unique_ptr<Core>> Core::open(NodeOptions options, Transport& transpo
 
 void Core::start() {
   publish_members();
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "neuroplex-core");  // for top -H, perf and gdb
+    run();
+  });
 }
 
 void Core::stop() {

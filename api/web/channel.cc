@@ -230,8 +230,8 @@ void Channel::on_events(std::uint64_t watch, std::vector<node::WatchEvent> event
   for (const node::WatchEvent& event : events) {
     Backlogged entry{
         .index = event.index, .live = live, .resync = event.resync, .resync_end = event.resync_end};
-    entry.frame =
-        event.resync_end ? encode_resync_end(watch, event.index) : encode_event(watch, event);
+    entry.frame = event.resync_end ? encode_resync_end(watch, event.index)
+                                   : event_frame(watch, context_.event_bodies.body(event));
     if (live) state.live_bytes += entry.frame.size();
     state.backlog.push_back(std::move(entry));
   }

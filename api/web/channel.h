@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/web/event_bodies.h"
 #include "api/web/json_protocol.h"
 #include "node/core.h"
 
@@ -60,6 +61,7 @@ struct WebContext {
   WriteForwarder* forwarder = nullptr;  // null: a follower answers NOT_LEADER
   replication::Limits limits;
   std::function<void(std::function<void()>)> post;  // runs a task on the web thread
+  EventBodies event_bodies;                         // web thread only
 };
 
 class Channel : public std::enable_shared_from_this<Channel> {

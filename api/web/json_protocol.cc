@@ -381,7 +381,7 @@ std::string encode_error(const json& id, const Status& status, raft::NodeId lead
   return reply.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string encode_event(std::uint64_t watch, const node::WatchEvent& event) {
+std::string encode_event_body(const node::WatchEvent& event) {
   json body = {{"index", event.index}, {"ns", event.ns}, {"key", event.key}};
   if (event.exists) {
     body["value"] = event.value;
@@ -389,8 +389,21 @@ std::string encode_event(std::uint64_t watch, const node::WatchEvent& event) {
     body["deleted"] = true;
   }
   if (event.resync) body["resync"] = true;
-  json frame = {{"watch", watch}, {"event", std::move(body)}};
-  return frame.dump();
+  return body.dump();
+}
+
+std::string event_frame(std::uint64_t watch, std::string_view body) {
+  // The keys in the order nlohmann's dump() sorts them, so both encodings agree byte for byte.
+  std::string frame = "{\"event\":";
+  frame += body;
+  frame += ",\"watch\":";
+  frame += std::to_string(watch);
+  frame += '}';
+  return frame;
+}
+
+std::string encode_event(std::uint64_t watch, const node::WatchEvent& event) {
+  return event_frame(watch, encode_event_body(event));
 }
 
 std::string encode_resync_end(std::uint64_t watch, std::uint64_t index) {

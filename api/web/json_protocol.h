@@ -71,6 +71,10 @@ std::string encode_result(const nlohmann::json& id, nlohmann::json result);
 std::string encode_error(const nlohmann::json& id, const Status& status,
                          raft::NodeId leader = raft::kNoNode, std::string_view leader_address = {});
 std::string encode_event(std::uint64_t watch, const node::WatchEvent& event);
+// The same in two steps, so that an event fanned out to many watches is encoded once:
+// encode_event(w, e) == event_frame(w, encode_event_body(e)).
+std::string encode_event_body(const node::WatchEvent& event);
+std::string event_frame(std::uint64_t watch, std::string_view body);
 // The end of a resync at `index`: documents of the watch it did not resend no longer exist.
 std::string encode_resync_end(std::uint64_t watch, std::uint64_t index);
 // The watch ended because its consumer fell behind; it may resume from `resume_from`.

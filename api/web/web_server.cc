@@ -1,5 +1,7 @@
 #include "api/web/web_server.h"
 
+#include <pthread.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -7,6 +9,7 @@
 #include <thread>
 
 #include "api/web/sessions.h"
+#include "api/web/web_inbox.h"
 
 namespace neuroplex::web {
 
@@ -16,7 +19,7 @@ class WebServer::Impl {
       : context_{.core = core,
                  .forwarder = forwarder,
                  .limits = limits,
-                 .post = [this](std::function<void()> task) { net::post(io_, std::move(task)); }},
+                 .post = [this](std::function<void()> task) { inbox_.post(std::move(task)); }},
         acceptor_(io_) {}
 
   Status bind(const std::string& listen) {
@@ -47,7 +50,10 @@ class WebServer::Impl {
 
   void run() {
     accept();
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "neuroplex-web");  // for top -H, perf and gdb
+      io_.run();
+    });
   }
 
   void stop() {
@@ -85,6 +91,7 @@ class WebServer::Impl {
   }
 
   net::io_context io_{1};
+  WebInbox inbox_{io_};
   WebContext context_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_{io_};

@@ -55,7 +55,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>, public O
   void resume_reading() override {
     if (paused_ && channel_ && channel_->can_read()) {
       paused_ = false;
-      read();
+      read();  // holds the session from here on
+      held_while_paused_.reset();
     }
   }
 
@@ -76,7 +77,10 @@ class WsSession final : public std::enable_shared_from_this<WsSession>, public O
     if (channel_->can_read()) {
       read();
     } else {
+      // No read is pending now, and maybe no write: something must keep the session alive
+      // until the replies it waits for let it read again.
       paused_ = true;
+      held_while_paused_ = shared_from_this();
     }
   }
 
@@ -107,6 +111,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>, public O
     if (closed_) return;
     closed_ = true;
     paused_ = false;
+    held_while_paused_.reset();  // the handler that called finish() still holds the session
     if (channel_) channel_->close();
     // The queue stays: a write in progress still points into its front frame.
     beast::error_code ignored;
@@ -121,6 +126,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>, public O
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool paused_ = false;
+  std::shared_ptr<WsSession> held_while_paused_;  // set while paused_: no read holds the session
   bool closed_ = false;
 };
 

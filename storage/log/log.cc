@@ -1,6 +1,7 @@
 #include "storage/log/log.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cassert>
@@ -123,7 +124,10 @@ Status Log::Impl::start(int lock_fd) {
   tail_offset_ = replayed->tail_offset;
   engine_ = make_io_engine(options_.engine, lock_fd_, options_.warn);
   prepare_next_segment();
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "neuroplex-log");  // for top -H, perf and gdb
+    run();
+  });
   return Status::ok();
 }
 

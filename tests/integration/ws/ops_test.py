@@ -8,7 +8,7 @@ import asyncio
 import base64
 import json
 
-from ws_test_support import ERROR_CODES, Client, ClusterTest, run
+from ws_test_support import ERROR_CODES, Client, ClusterTest, connect, run
 
 
 class OpsTest(ClusterTest):
@@ -34,6 +34,24 @@ class OpsTest(ClusterTest):
                 got = await c.ok("get", ns="ops", key="c", consistency=consistency)
                 self.assertEqual(got["value"], 43, consistency)
             await c.close()
+        run(body())
+
+    def test_more_requests_than_the_in_flight_limit_all_get_replies(self):
+        """A connection with more requests outstanding than the server takes at once (256) is
+        paused, not dropped: every request still gets its reply."""
+        async def body():
+            ws = await connect(self.cluster.uri(1))
+            count = 600
+            for i in range(count):
+                await ws.send(json.dumps({"id": i, "op": "counter.add", "ns": "ops",
+                                          "key": f"burst{i % 7}", "by": 1}))
+            ids = set()
+            while len(ids) < count:
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                self.assertTrue(reply["ok"], reply)
+                ids.add(reply["id"])
+            self.assertEqual(ids, set(range(count)))
+            await ws.close()
         run(body())
 
     def test_register_set_and_get(self):

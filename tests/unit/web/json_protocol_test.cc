@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "api/web/event_bodies.h"
+
 namespace neuroplex::web {
 namespace {
 
@@ -191,6 +193,31 @@ TEST(JsonProtocol, RepliesAndEventsHaveTheDocumentedShape) {
 TEST(JsonProtocol, AnErrorMessageWithInvalidUtf8IsStillValidJson) {
   const std::string frame = encode_error(1, invalid_argument("bad \xff byte"));
   EXPECT_FALSE(json::parse(frame, nullptr, false).is_discarded());
+}
+
+}  // namespace
+}  // namespace neuroplex::web
+
+namespace neuroplex::web {
+namespace {
+
+TEST(EventBodies, EncodesAnEventOnceAndSplicesTheSameFrameAsEncodeEvent) {
+  EventBodies bodies;
+  node::WatchEvent event{.index = 9, .ns = "n", .key = "k", .exists = true, .value = {{"a", 1}}};
+  const std::string& first = bodies.body(event);
+  node::WatchEvent copy = event;
+  EXPECT_EQ(&bodies.body(copy), &first);  // the same cached text
+  EXPECT_EQ(event_frame(4, first), encode_event(4, event));
+  // Another key, index or a resync is another event.
+  node::WatchEvent other = event;
+  other.key = "k2";
+  EXPECT_NE(bodies.body(other), first);
+  other = event;
+  other.resync = true;
+  EXPECT_NE(bodies.body(other), first);
+  other = event;
+  other.index = 10;
+  EXPECT_NE(bodies.body(other), first);
 }
 
 }  // namespace
