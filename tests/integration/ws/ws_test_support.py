@@ -100,7 +100,8 @@ def rss_bytes(pid):
 class Cluster:
     """Real neuroplexd nodes 1..n on loopback; the web front on a port the kernel picks."""
 
-    def __init__(self, nodes=3):
+    def __init__(self, nodes=3, env=None):
+        self.env = env  # the nodes' environment (None: this process's)
         self.root = tempfile.mkdtemp(prefix="ws-protocol-test-")
         self.program = os.path.join(self.root, PROGRAM_NAME)
         os.symlink(os.path.abspath(NEUROPLEXD), self.program)
@@ -134,7 +135,7 @@ class Cluster:
         log_before = len(self.log(node))
         with open(self.log_path(node), "ab") as log:
             process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                       preexec_fn=_die_with_parent, close_fds=True)
+                                       preexec_fn=_die_with_parent, close_fds=True, env=self.env)
         _ALL_PROCESSES.append(process)
         self.processes[node] = process
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -360,9 +361,15 @@ class ClusterTest(unittest.TestCase):
     stops it (SIGTERM, which every node must survive with exit status 0) after the test, printing
     the nodes' logs when the test failed."""
     NODES = 1
+    NODE_ENV = None  # extra environment variables for the nodes
 
     def setUp(self):
-        self.cluster = Cluster(self.NODES)
+        env = None
+        if self.NODE_ENV:
+            env = dict(os.environ)
+            for name, value in self.NODE_ENV.items():
+                env[name] = env[name] + ":" + value if env.get(name) else value
+        self.cluster = Cluster(self.NODES, env)
         self.addCleanup(self._cleanup)
         self.cluster.start_all()
         self.cluster.wait_ready()
