@@ -83,7 +83,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void route(http::request<http::string_body> request) {
-    if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    if (request.method() != http::verb::get) {
       return send(make_response(request, http::status::method_not_allowed, "text/plain",
                                 "only GET is served here\n"));
     }

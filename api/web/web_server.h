@@ -1,5 +1,7 @@
-// WebServer: the WebSocket and HTTP front of neuroplexd (DESIGN.md "web thread"), Boost.Beast on
-// one asio thread of its own. It serves, on one port (--ws-listen, default 127.0.0.1:7401):
+// WebServer: the WebSocket and HTTP front of neuroplexd (DESIGN.md "web threads"), Boost.Beast on
+// asio threads of its own: one io_context per thread (one per core, at most four), each
+// connection on one of them from accept to close. It serves, on one port (--ws-listen, default
+// 127.0.0.1:7401):
 //   /ws       the JSON protocol (docs/protocol-websocket.md), one Channel per connection;
 //   /metrics  Prometheus text: the node's status and every registered metric;
 //   /healthz  200 while the process runs;
@@ -7,8 +9,8 @@
 //             (within kReadyLag entries), 503 with the reason otherwise;
 //   /         the dashboard (api/web/dashboard/, compiled into the binary).
 //
-// Lifecycle: start() binds and starts the thread; stop() closes the listener and every
-// connection and joins the thread. The io_context itself lives until the destructor, so a core
+// Lifecycle: start() binds and starts the threads; stop() closes the listener and every
+// connection and joins the threads. The io_contexts live until the destructor, so a core
 // callback that posts after stop() is queued and discarded, never a use after free: destroy the
 // WebServer only after the core has stopped.
 #pragma once
@@ -38,6 +40,7 @@ class WebServer {
   const std::string& address() const;  // HOST:PORT actually bound
 
   class Impl;
+  struct Loop;
 
  private:
   explicit WebServer(std::unique_ptr<Impl> impl);
