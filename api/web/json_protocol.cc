@@ -42,6 +42,51 @@ bool within_depth(std::string_view text) {
   return true;
 }
 
+// Reads the top-level "id" of a frame too deep to parse into a DOM, so that its refusal can still
+// carry it. nlohmann's SAX parser keeps its own stack: the nesting costs it no recursion.
+class TopLevelId final : public nlohmann::json_sax<json> {
+ public:
+  json id;  // null unless the frame is an object with a number or string "id"
+
+  bool null() override { return scalar(json()); }
+  bool boolean(bool value) override { return scalar(value); }
+  bool number_integer(number_integer_t value) override { return scalar(value); }
+  bool number_unsigned(number_unsigned_t value) override { return scalar(value); }
+  bool number_float(number_float_t value, const string_t&) override { return scalar(value); }
+  bool string(string_t& value) override { return scalar(value); }
+  bool binary(binary_t&) override { return scalar(json()); }
+  bool start_object(std::size_t) override { return open(); }
+  bool start_array(std::size_t) override { return open(); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& name) override {
+    next_is_id_ = depth_ == 1 && name == "id";
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool scalar(const json& value) {
+    if (next_is_id_ && (value.is_number() || value.is_string())) id = value;
+    next_is_id_ = false;
+    return true;
+  }
+  bool open() {
+    next_is_id_ = false;
+    ++depth_;
+    return true;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+
+  int depth_ = 0;
+  bool next_is_id_ = false;
+};
+
 // The arguments of one request: typed field access that names the field in every error.
 class Args {
  public:
@@ -334,6 +379,10 @@ Result<Call> call_for(std::string_view op, const Args& args, const replication::
 ParsedRequest parse_request(std::string_view frame, const replication::Limits& limits) {
   ParsedRequest parsed;
   if (!within_depth(frame)) {
+    TopLevelId finder;
+    json::sax_parse(frame, &finder, nlohmann::detail::input_format_t::json, /*strict=*/true,
+                    /*ignore_comments=*/false);
+    parsed.id = finder.id;
     parsed.call = invalid_argument("request nests deeper than " + std::to_string(kMaxDepth));
     return parsed;
   }

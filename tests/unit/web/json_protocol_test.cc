@@ -104,6 +104,10 @@ TEST(JsonProtocol, DeepNestingIsRefusedBeforeParsing) {
   std::string deep = "{\"op\":\"register.set\",\"ns\":\"n\",\"key\":\"k\",\"value\":";
   deep += std::string(100000, '[') + std::string(100000, ']') + "}";
   EXPECT_EQ(refusal(deep).code(), ErrorCode::kInvalidArgument);
+  // Its id is still read (without recursion), wherever it stands, so the reply can carry it.
+  EXPECT_EQ(parse_request("{\"id\":5," + deep.substr(1), {}).id, 5);
+  EXPECT_EQ(parse_request(deep.substr(0, deep.size() - 1) + ",\"id\":\"x\"}", {}).id, "x");
+  EXPECT_TRUE(parse_request(std::string(200000, '['), {}).id.is_null());
   // Brackets inside strings are text, not nesting.
   std::string text = "{\"op\":\"register.set\",\"ns\":\"n\",\"key\":\"k\",\"value\":\"" +
                      std::string(1000, '[') + "\"}";
