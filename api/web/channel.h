@@ -3,8 +3,8 @@
 //
 // A frame comes in through on_frame(); the channel parses it (json_protocol.h), calls the node
 // core, and queues the reply frame on the connection's Outbox. The core answers on its own
-// thread; every callback posts back to the web thread (WebContext::post) before touching the
-// channel, and holds the channel alive until then.
+// thread; every callback posts back to the connection's web thread (WebContext::post) before
+// touching the channel, and holds the channel alive until then.
 //
 // Bounds (so that one connection cannot grow the node's memory without limit):
 //  - at most kMaxInFlight requests of a connection wait on the core; the session stops reading
@@ -19,7 +19,8 @@
 //    past either the watch ends with an overflow frame naming the index to resume from.
 //    A slow subscriber loses its watch, never the node's memory.
 //
-// Thread safety: web thread only, except WatchSink objects, which live on the core thread.
+// Thread safety: the connection's web thread only, except WatchSink objects, which live on the
+// core thread.
 #pragma once
 
 #include <cstdint>
@@ -55,7 +56,7 @@ class WriteForwarder {
                        std::function<void(node::WriteReply)> done) = 0;
 };
 
-// What every channel of a node shares.
+// What the channels of one web thread share (each web thread has its own).
 struct WebContext {
   node::Core& core;
   WriteForwarder* forwarder = nullptr;  // null: a follower answers NOT_LEADER
