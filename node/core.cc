@@ -141,7 +141,9 @@ void Core::fatal(const std::string& why) {
 void Core::write(replication::WriteOp op, replication::RequestId id, WriteCallback done) {
   post([this, op = std::move(op), id, done = std::move(done)]() mutable {
     if (raft_->role() != raft::Role::kLeader) {
-      done(not_leader_reply());
+      WriteReply reply = not_leader_reply();
+      reply.unproposed = std::make_shared<replication::WriteOp>(std::move(op));
+      done(std::move(reply));
       return;
     }
     // propose_writes() empties the queue every turn: the first write of a turn reads the clock.

@@ -59,6 +59,11 @@ struct WriteReply {
   std::uint64_t index = 0;
   raft::NodeId leader = raft::kNoNode;
   std::string leader_address;
+  // A write refused with NOT_LEADER before it was proposed comes back here, so that a caller can
+  // forward it to the leader without keeping a copy of every write it sends. (A pointer, not an
+  // optional: replies are copied through std::function and kj promises, and GCC 12 reports a
+  // false maybe-uninitialized for an optional variant inside kj's ExceptionOr.)
+  std::shared_ptr<replication::WriteOp> unproposed;
 };
 using WriteCallback = std::function<void(WriteReply)>;
 

@@ -42,7 +42,11 @@ WriteReply Core::not_leader_reply() const {
 void Core::propose_writes() {
   while (!queued_writes_.empty()) {
     if (raft_->role() != raft::Role::kLeader) {
-      for (QueuedWrite& write : queued_writes_) write.done(not_leader_reply());
+      for (QueuedWrite& write : queued_writes_) {
+        WriteReply reply = not_leader_reply();
+        reply.unproposed = std::make_shared<replication::WriteOp>(std::move(write.op));
+        write.done(std::move(reply));
+      }
       queued_writes_.clear();
       return;
     }
