@@ -86,8 +86,7 @@ std::function<void(T)> Channel::back_here(std::function<void(Channel&, T)> then)
 void Channel::on_frame(std::string_view frame) {
   ParsedRequest request = parse_request(frame, context_.limits);
   if (!request.call.is_ok()) {
-    answer(request.id, request.op, request.call.status(),
-           encode_error(request.id, request.call.status()));
+    answer(request.op, request.call.status(), encode_error(request.id, request.call.status()));
     return;
   }
   run(request.id, request.op, std::move(*request.call));
@@ -112,34 +111,31 @@ void Channel::run(const json& id, const std::string& op, Call call) {
   admin(id, op, std::move(call));
 }
 
-void Channel::answer(const json& id, const std::string& op, const Status& status,
-                     std::string frame) {
-  (void)id;
+void Channel::answer(const std::string& op, const Status& status, std::string frame) {
   count_request("ws", op, status.code());
   if (outbox_ != nullptr) outbox_->send(std::move(frame));
 }
 
 void Channel::answer_write(const json& id, const std::string& op, const node::WriteReply& reply) {
   if (!reply.status.is_ok()) {
-    answer(id, op, reply.status,
-           encode_error(id, reply.status, reply.leader, reply.leader_address));
+    answer(op, reply.status, encode_error(id, reply.status, reply.leader, reply.leader_address));
     return;
   }
-  answer(id, op, reply.status, encode_result(id, write_result(reply)));
+  answer(op, reply.status, encode_result(id, write_result(reply)));
 }
 
 void Channel::write(const json& id, const std::string& op, WriteCall call) {
   const auto start = std::chrono::steady_clock::now();
-  // Kept for forwarding: only a follower's NOT_LEADER needs it again.
-  auto forwardable = context_.forwarder != nullptr ? std::make_shared<WriteCall>(call)
-                                                   : std::shared_ptr<WriteCall>();
-  context_.core.write(std::move(call.op), call.request_id,
+  const replication::RequestId request_id = call.request_id;
+  context_.core.write(std::move(call.op), request_id,
                       back_here<node::WriteReply>(
-                          [id, op, start, forwardable](Channel& channel, node::WriteReply reply) {
-                            if (reply.status.code() == ErrorCode::kNotLeader && forwardable &&
+                          [id, op, start, request_id](Channel& channel, node::WriteReply reply) {
+                            // A follower hands the write back unproposed: forward it once.
+                            if (reply.status.code() == ErrorCode::kNotLeader && reply.unproposed &&
+                                channel.context_.forwarder != nullptr &&
                                 reply.leader != raft::kNoNode) {
                               channel.context_.forwarder->forward(
-                                  std::move(forwardable->op), forwardable->request_id, reply.leader,
+                                  std::move(*reply.unproposed), request_id, reply.leader,
                                   channel.back_here<node::WriteReply>(
                                       [id, op, start](Channel& self, node::WriteReply forwarded) {
                                         self.answer_write(id, op, forwarded);
@@ -154,19 +150,17 @@ void Channel::write(const json& id, const std::string& op, WriteCall call) {
 
 void Channel::read(const json& id, const std::string& op, ReadCall call) {
   const auto start = std::chrono::steady_clock::now();
-  node::ReadRequest request = call.request;
-  const node::Consistency consistency = call.consistency;
+  const node::ReadRequest::Kind kind = call.request.kind;
   context_.core.read(
-      std::move(request), consistency,
-      back_here<node::ReadReply>(
-          [id, op, start, call = std::move(call)](Channel& channel, node::ReadReply reply) {
-            if (!reply.status.is_ok()) {
-              channel.answer(id, op, reply.status, encode_error(id, reply.status));
-            } else {
-              channel.answer(id, op, reply.status, encode_result(id, read_result(call, reply)));
-            }
-            observe_latency("ws", op, start);
-          }));
+      std::move(call.request), call.consistency,
+      back_here<node::ReadReply>([id, op, start, kind](Channel& channel, node::ReadReply reply) {
+        if (!reply.status.is_ok()) {
+          channel.answer(op, reply.status, encode_error(id, reply.status));
+        } else {
+          channel.answer(op, reply.status, encode_result(id, read_result(kind, reply)));
+        }
+        observe_latency("ws", op, start);
+      }));
 }
 
 void Channel::watch(const json& id, WatchCall call) {
@@ -181,7 +175,7 @@ void Channel::watch(const json& id, WatchCall call) {
         if (!resumed) spec.from_index = status.applied + 1;
         Watch entry{.state = state, .resume_from = spec.from_index};
         // The reply goes out before the core can post the first event.
-        channel.answer(id, "watch", Status::ok(),
+        channel.answer("watch", Status::ok(),
                        encode_result(id, {{"watch", watch}, {"start_index", status.applied}}));
         entry.core_id = channel.context_.core.watch(
             std::move(spec),
@@ -195,11 +189,11 @@ void Channel::unwatch(const json& id, UnwatchCall call) {
   if (watches_.find(call.watch) == watches_.end()) {
     Status missing(ErrorCode::kNotFound, "no watch " + std::to_string(call.watch) +
                                              " on this connection (it may have ended)");
-    answer(id, "unwatch", missing, encode_error(id, missing));
+    answer("unwatch", missing, encode_error(id, missing));
     return;
   }
   end_watch(call.watch);
-  answer(id, "unwatch", Status::ok(), encode_result(id, json::object()));
+  answer("unwatch", Status::ok(), encode_result(id, json::object()));
 }
 
 void Channel::admin(const json& id, const std::string& op, Call call) {
@@ -211,7 +205,7 @@ void Channel::admin(const json& id, const std::string& op, Call call) {
   };
   if (std::holds_alternative<StatusCall>(call)) {
     core.status(back_here<node::NodeStatus>([id, op](Channel& channel, node::NodeStatus status) {
-      channel.answer(id, op, Status::ok(), encode_result(id, status_result(status)));
+      channel.answer(op, Status::ok(), encode_result(id, status_result(status)));
     }));
   } else if (auto* membership = std::get_if<MembershipCall>(&call)) {
     core.change_membership(std::move(membership->change), on_write());

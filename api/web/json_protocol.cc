@@ -353,25 +353,52 @@ Result<Call> transfer_call(const Args& args) {
   return Call(call);
 }
 
-// The operation table's WebSocket names.
-Result<Call> call_for(std::string_view op, const Args& args, const replication::Limits& limits) {
-  if (op == "update") return update_call(args, limits);
-  if (op == "counter.add") return one_mutation_call(args, "by", "counter", "add", limits);
-  if (op == "register.set") return one_mutation_call(args, "value", "register", "set", limits);
-  if (op == "set.add") return one_mutation_call(args, "members", "set", "add", limits);
-  if (op == "set.remove") return one_mutation_call(args, "members", "set", "remove", limits);
-  if (op == "delete") return delete_call(args, limits);
-  if (op == "merge") return merge_call(args, limits);
-  if (op == "get") return get_call(args);
-  if (op == "list") return list_call(args);
-  if (op == "watch") return watch_call(args);
-  if (op == "unwatch") return unwatch_call(args);
-  if (op == "cluster.status") return no_argument_call(args, StatusCall{});
-  if (op == "cluster.add") return add_member_call(args);
-  if (op == "cluster.remove") return remove_member_call(args);
-  if (op == "cluster.transfer") return transfer_call(args);
-  if (op == "cluster.snapshot") return no_argument_call(args, SnapshotCall{});
-  return invalid_argument("unknown op \"" + std::string(op) + "\"");
+// The operation table's WebSocket names, each with how its arguments are read.
+struct Operation {
+  std::string_view name;
+  Result<Call> (*read)(const Args& args, const replication::Limits& limits);
+};
+
+constexpr Operation kOperations[] = {
+    {"update", update_call},
+    {"counter.add",
+     [](const Args& a, const replication::Limits& l) {
+       return one_mutation_call(a, "by", "counter", "add", l);
+     }},
+    {"register.set",
+     [](const Args& a, const replication::Limits& l) {
+       return one_mutation_call(a, "value", "register", "set", l);
+     }},
+    {"set.add",
+     [](const Args& a, const replication::Limits& l) {
+       return one_mutation_call(a, "members", "set", "add", l);
+     }},
+    {"set.remove",
+     [](const Args& a, const replication::Limits& l) {
+       return one_mutation_call(a, "members", "set", "remove", l);
+     }},
+    {"delete", delete_call},
+    {"merge", merge_call},
+    {"get", [](const Args& a, const replication::Limits&) { return get_call(a); }},
+    {"list", [](const Args& a, const replication::Limits&) { return list_call(a); }},
+    {"watch", [](const Args& a, const replication::Limits&) { return watch_call(a); }},
+    {"unwatch", [](const Args& a, const replication::Limits&) { return unwatch_call(a); }},
+    {"cluster.status",
+     [](const Args& a, const replication::Limits&) { return no_argument_call(a, StatusCall{}); }},
+    {"cluster.add", [](const Args& a, const replication::Limits&) { return add_member_call(a); }},
+    {"cluster.remove",
+     [](const Args& a, const replication::Limits&) { return remove_member_call(a); }},
+    {"cluster.transfer",
+     [](const Args& a, const replication::Limits&) { return transfer_call(a); }},
+    {"cluster.snapshot",
+     [](const Args& a, const replication::Limits&) { return no_argument_call(a, SnapshotCall{}); }},
+};
+
+const Operation* find_operation(std::string_view name) {
+  for (const Operation& operation : kOperations) {
+    if (operation.name == name) return &operation;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -409,8 +436,18 @@ ParsedRequest parse_request(std::string_view frame, const replication::Limits& l
     return parsed;
   }
   parsed.op = op->get<std::string>();
-  parsed.call = call_for(parsed.op, Args(request), limits);
+  const Operation* operation = find_operation(parsed.op);
+  if (operation == nullptr) {
+    parsed.call = invalid_argument("unknown op \"" + parsed.op + "\"");
+    return parsed;
+  }
+  parsed.call = operation->read(Args(request), limits);
   return parsed;
+}
+
+std::string_view operation_name(std::string_view op) {
+  const Operation* operation = find_operation(op);
+  return operation == nullptr ? std::string_view("unknown") : operation->name;
 }
 
 std::string encode_result(const json& id, json result) {
@@ -475,8 +512,8 @@ std::string encode_closed(std::uint64_t watch, const Status& why) {
 
 json write_result(const node::WriteReply& reply) { return {{"index", reply.index}}; }
 
-json read_result(const ReadCall& call, const node::ReadReply& reply) {
-  if (call.request.kind == node::ReadRequest::Kind::kGet) {
+json read_result(node::ReadRequest::Kind kind, const node::ReadReply& reply) {
+  if (kind == node::ReadRequest::Kind::kGet) {
     return {{"exists", reply.document.exists},
             {"value", reply.document.value},
             {"types", reply.document.types},

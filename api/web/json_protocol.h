@@ -63,6 +63,8 @@ struct ParsedRequest {
 };
 
 ParsedRequest parse_request(std::string_view frame, const replication::Limits& limits);
+// `op` as the operation table names it (static storage), or "unknown": a bounded label value.
+std::string_view operation_name(std::string_view op);
 
 // ---- Replies and events (each returns one text frame) ----
 
@@ -85,7 +87,7 @@ std::string encode_closed(std::uint64_t watch, const Status& why);
 
 // Results of the operations.
 nlohmann::json write_result(const node::WriteReply& reply);  // {"index": N}
-nlohmann::json read_result(const ReadCall& call, const node::ReadReply& reply);
+nlohmann::json read_result(node::ReadRequest::Kind kind, const node::ReadReply& reply);
 nlohmann::json status_result(const node::NodeStatus& status);
 
 }  // namespace neuroplex::web

@@ -1,34 +1,18 @@
 #include "api/web/web_metrics.h"
 
-#include <array>
 #include <map>
 #include <string>
 #include <tuple>
 #include <utility>
 
+#include "api/web/json_protocol.h"
+
 namespace neuroplex::web {
-namespace {
-
-constexpr std::array<std::string_view, 16> kOps = {
-    "update",          "counter.add",    "register.set", "set.add",        "set.remove",
-    "delete",          "merge",          "get",          "list",           "watch",
-    "unwatch",         "cluster.status", "cluster.add",  "cluster.remove", "cluster.transfer",
-    "cluster.snapshot"};
-
-// Bounded label values: a client cannot make the registry grow by inventing op names.
-std::string_view known_op(std::string_view op) {
-  for (std::string_view known : kOps) {
-    if (known == op) return known;
-  }
-  return "unknown";
-}
-
-}  // namespace
 
 void count_request(std::string_view api, std::string_view op, ErrorCode result) {
   using Key = std::tuple<std::string_view, std::string_view, ErrorCode>;
   thread_local std::map<Key, metrics::Counter*> cache;
-  const std::string_view name = known_op(op);
+  const std::string_view name = operation_name(op);
   metrics::Counter*& counter = cache[{api, name, result}];
   if (counter == nullptr) {
     counter = &metrics::registry().counter("neuroplex_requests_total",
@@ -43,7 +27,7 @@ void count_request(std::string_view api, std::string_view op, ErrorCode result) 
 void observe_latency(std::string_view api, std::string_view op,
                      std::chrono::steady_clock::time_point start) {
   thread_local std::map<std::pair<std::string_view, std::string_view>, metrics::Histogram*> cache;
-  const std::string_view name = known_op(op);
+  const std::string_view name = operation_name(op);
   metrics::Histogram*& histogram = cache[{api, name}];
   if (histogram == nullptr) {
     histogram = &metrics::registry().histogram(
