@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "api/client/client_impl.h"
-#include "api/client/wire_mutation.h"
+#include "api/wire_mutation.h"
 
 namespace neuroplex::client {
 namespace {
@@ -122,9 +122,9 @@ kj::Timer& Client::timer() { return core_->timer(); }
 
 kj::Promise<Result<std::uint64_t>> Client::update_async(
     const std::string& ns, const std::string& key, const std::vector<crdt::Mutation>& mutations) {
-  std::vector<WireMutation> ops;
+  std::vector<api::WireMutation> ops;
   try {
-    ops = to_wire_mutations(mutations);
+    ops = api::to_wire_mutations(mutations);
   } catch (const std::exception& exception) {
     return failed<std::uint64_t>(invalid_argument(exception.what()));
   }
@@ -135,7 +135,7 @@ kj::Promise<Result<std::uint64_t>> Client::update_async(
     impl->fill_request_id(request.initRequestId(), seq);
     request.setNs(ns);
     request.setKey(key);
-    fill_wire_mutations(request.initOps(static_cast<unsigned>(ops.size())), ops);
+    api::fill_wire_mutations(request.initOps(static_cast<unsigned>(ops.size())), ops);
     return request.send().then([](auto response) { return index_reply(response); });
   };
   return impl->run("update", kj::mv(call)).attach(kj::defer([impl, seq]() {

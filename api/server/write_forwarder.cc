@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "api/op_json.h"
+#include "api/wire_mutation.h"
 
 namespace neuroplex::server {
 namespace wire = api::wire;
@@ -58,16 +58,8 @@ kj::Promise<node::WriteReply> CapnpWriteForwarder::send(wire::Session::Client se
     set_request_id(request.initRequestId(), id);
     request.setNs(update->ns);
     request.setKey(update->key);
-    auto ops = request.initOps(static_cast<unsigned>(update->mutations.size()));
-    for (unsigned i = 0; i < ops.size(); ++i) {
-      const nlohmann::json mutation = api::mutation_to_json(update->mutations[i]);
-      const auto& path = mutation["path"];
-      auto wire_path = ops[i].initPath(static_cast<unsigned>(path.size()));
-      for (unsigned j = 0; j < path.size(); ++j) wire_path.set(j, path[j].get<std::string>());
-      ops[i].setType(mutation["type"].get<std::string>());
-      ops[i].setMutator(mutation["mutator"].get<std::string>());
-      ops[i].setArgs(mutation["args"].dump());
-    }
+    const std::vector<api::WireMutation> ops = api::to_wire_mutations(update->mutations);
+    api::fill_wire_mutations(request.initOps(static_cast<unsigned>(ops.size())), ops);
     return request.send().then([](auto response) { return read_reply(response); });
   }
   if (const auto* remove = std::get_if<replication::DeleteOp>(&op)) {

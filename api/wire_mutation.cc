@@ -1,13 +1,13 @@
-#include "api/client/wire_mutation.h"
+#include "api/wire_mutation.h"
 
 #include <cassert>
 
 #include "api/op_json.h"
 
-namespace neuroplex::client {
+namespace neuroplex::api {
 
 WireMutation to_wire_mutation(const crdt::Mutation& mutation) {
-  nlohmann::json json = api::mutation_to_json(mutation);
+  nlohmann::json json = mutation_to_json(mutation);
   WireMutation wire;
   wire.path = mutation.path;
   wire.type = json.value("type", "");
@@ -23,12 +23,12 @@ std::vector<WireMutation> to_wire_mutations(const std::vector<crdt::Mutation>& m
   return wire;
 }
 
-void fill_wire_mutations(capnp::List<api::wire::Mutation>::Builder ops,
+void fill_wire_mutations(capnp::List<wire::Mutation>::Builder ops,
                          const std::vector<WireMutation>& mutations) {
   assert(ops.size() == mutations.size());
   for (unsigned i = 0; i < mutations.size(); ++i) {
     const WireMutation& mutation = mutations[i];
-    api::wire::Mutation::Builder op = ops[i];
+    wire::Mutation::Builder op = ops[i];
     auto path = op.initPath(static_cast<unsigned>(mutation.path.size()));
     for (unsigned j = 0; j < mutation.path.size(); ++j) path.set(j, mutation.path[j]);
     op.setType(mutation.type);
@@ -37,4 +37,4 @@ void fill_wire_mutations(capnp::List<api::wire::Mutation>::Builder ops,
   }
 }
 
-}  // namespace neuroplex::client
+}  // namespace neuroplex::api
