@@ -22,6 +22,9 @@ packages=(
   libbenchmark-dev
   python3-websockets
   chromium
+  libhnswlib-dev
+  libfaiss-dev
+  dataset-fashion-mnist
 )
 
 missing=()
