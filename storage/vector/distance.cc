@@ -29,29 +29,42 @@ bool parse_metric(std::string_view name, Metric* metric) {
   return false;
 }
 
-// Four independent accumulators in every kernel: a single one would serialize on the add
-// latency; four keep the FMA units busy, and the order is fixed, so results are reproducible.
-float l2_squared_scalar(const float* a, const float* b, std::size_t padded) {
-  float acc[4] = {0, 0, 0, 0};
-  for (std::size_t i = 0; i < padded; i += 4) {
-    for (std::size_t j = 0; j < 4; ++j) {
-      const float d = a[i + j] - b[i + j];
-      acc[j] += d * d;
-    }
+// Every kernel computes bit-for-bit the same float, so replicas on different CPUs build the same
+// graph from the same operations: element i always goes to partial sum i mod 32 by a fused
+// multiply-add, and the 32 partial sums meet in one fixed tree (j + 16, then + 8, + 4, + 2, + 1).
+// A 16-float tail (padded sizes are multiples of 16) lands in partial sums 0..15 everywhere.
+namespace {
+
+constexpr std::size_t kPartials = 32;
+
+float reduce_partials(float* p) {
+  for (std::size_t step = kPartials / 2; step > 0; step /= 2) {
+    for (std::size_t j = 0; j < step; ++j) p[j] += p[j + step];
   }
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  return p[0];
+}
+
+}  // namespace
+
+float l2_squared_scalar(const float* a, const float* b, std::size_t padded) {
+  float p[kPartials] = {};
+  for (std::size_t i = 0; i < padded; ++i) {
+    const float d = a[i] - b[i];
+    p[i % kPartials] = std::fma(d, d, p[i % kPartials]);
+  }
+  return reduce_partials(p);
 }
 
 float ip_distance_scalar(const float* a, const float* b, std::size_t padded) {
-  float acc[4] = {0, 0, 0, 0};
-  for (std::size_t i = 0; i < padded; i += 4) {
-    for (std::size_t j = 0; j < 4; ++j) acc[j] += a[i + j] * b[i + j];
-  }
-  return 1.0f - ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+  float p[kPartials] = {};
+  for (std::size_t i = 0; i < padded; ++i)
+    p[i % kPartials] = std::fma(a[i], b[i], p[i % kPartials]);
+  return 1.0f - reduce_partials(p);
 }
 
 namespace {
 
+// Lanes j and j + 4 of `v` (a sum of partials 8 apart), then the rest of the fixed tree.
 __attribute__((target("avx2,fma"))) float sum8(__m256 v) {
   const __m128 low = _mm256_castps256_ps128(v);
   const __m128 high = _mm256_extractf128_ps(v, 1);
@@ -61,72 +74,82 @@ __attribute__((target("avx2,fma"))) float sum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// GCC 12's AVX-512 casts and extracts pass an "undefined" operand that its own
-// -Wuninitialized then reports (a false positive inside the compiler's header).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-__attribute__((target("avx512f,avx2,fma"))) float sum16(__m512 v) {
-  const __m256 low = _mm512_castps512_ps256(v);
-  const __m256 high = _mm512_castps512_ps256(_mm512_shuffle_f32x4(v, v, 0xee));
-  return sum8(_mm256_add_ps(low, high));
+// Partials 0..31 held as four 8-lane registers: the first two tree steps, then sum8.
+__attribute__((target("avx2,fma"))) float sum32(__m256 p0, __m256 p1, __m256 p2, __m256 p3) {
+  return sum8(_mm256_add_ps(_mm256_add_ps(p0, p2), _mm256_add_ps(p1, p3)));
 }
-#pragma GCC diagnostic pop
 
 }  // namespace
 
 __attribute__((target("avx2,fma"))) float l2_squared_avx2(const float* a, const float* b,
                                                           std::size_t padded) {
-  __m256 acc0 = _mm256_setzero_ps();
-  __m256 acc1 = _mm256_setzero_ps();
-  for (std::size_t i = 0; i < padded; i += 16) {
-    const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-    const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
-    acc0 = _mm256_fmadd_ps(d0, d0, acc0);
-    acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+  __m256 p[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                 _mm256_setzero_ps()};
+  for (std::size_t i = 0; i < padded; i += 8) {
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    __m256& acc = p[(i / 8) % 4];
+    acc = _mm256_fmadd_ps(d, d, acc);
   }
-  return sum8(_mm256_add_ps(acc0, acc1));
+  return sum32(p[0], p[1], p[2], p[3]);
 }
 
 __attribute__((target("avx2,fma"))) float ip_distance_avx2(const float* a, const float* b,
                                                            std::size_t padded) {
-  __m256 acc0 = _mm256_setzero_ps();
-  __m256 acc1 = _mm256_setzero_ps();
-  for (std::size_t i = 0; i < padded; i += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  __m256 p[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                 _mm256_setzero_ps()};
+  for (std::size_t i = 0; i < padded; i += 8) {
+    __m256& acc = p[(i / 8) % 4];
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
   }
-  return 1.0f - sum8(_mm256_add_ps(acc0, acc1));
+  return 1.0f - sum32(p[0], p[1], p[2], p[3]);
 }
+
+// GCC 12's AVX-512 casts pass an "undefined" operand that its own -Wuninitialized then reports
+// (a false positive inside the compiler's header).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+namespace {
+
+// Partials 0..15 in p0 and 16..31 in p1: the first tree step, then 16 -> 8 and sum8.
+__attribute__((target("avx512f,avx2,fma"))) float sum32(__m512 p0, __m512 p1) {
+  const __m512 s = _mm512_add_ps(p0, p1);
+  const __m256 low = _mm512_castps512_ps256(s);
+  const __m256 high = _mm512_castps512_ps256(_mm512_shuffle_f32x4(s, s, 0xee));
+  return sum8(_mm256_add_ps(low, high));
+}
+
+}  // namespace
+#pragma GCC diagnostic pop
 
 __attribute__((target("avx512f,avx2,fma"))) float l2_squared_avx512(const float* a, const float* b,
                                                                     std::size_t padded) {
-  __m512 acc0 = _mm512_setzero_ps();
-  __m512 acc1 = _mm512_setzero_ps();
+  __m512 p0 = _mm512_setzero_ps();
+  __m512 p1 = _mm512_setzero_ps();
   std::size_t i = 0;
   for (; i + 32 <= padded; i += 32) {
     const __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
     const __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
-    acc0 = _mm512_fmadd_ps(d0, d0, acc0);
-    acc1 = _mm512_fmadd_ps(d1, d1, acc1);
+    p0 = _mm512_fmadd_ps(d0, d0, p0);
+    p1 = _mm512_fmadd_ps(d1, d1, p1);
   }
   if (i < padded) {
     const __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-    acc0 = _mm512_fmadd_ps(d0, d0, acc0);
+    p0 = _mm512_fmadd_ps(d0, d0, p0);
   }
-  return sum16(_mm512_add_ps(acc0, acc1));
+  return sum32(p0, p1);
 }
 
 __attribute__((target("avx512f,avx2,fma"))) float ip_distance_avx512(const float* a, const float* b,
                                                                      std::size_t padded) {
-  __m512 acc0 = _mm512_setzero_ps();
-  __m512 acc1 = _mm512_setzero_ps();
+  __m512 p0 = _mm512_setzero_ps();
+  __m512 p1 = _mm512_setzero_ps();
   std::size_t i = 0;
   for (; i + 32 <= padded; i += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+    p0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), p0);
+    p1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), p1);
   }
-  if (i < padded) acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
-  return 1.0f - sum16(_mm512_add_ps(acc0, acc1));
+  if (i < padded) p0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), p0);
+  return 1.0f - sum32(p0, p1);
 }
 
 bool cpu_has_avx2() {

@@ -56,7 +56,6 @@ HnswIndex::Impl::Impl(const IndexOptions& opts)
       padded(padded_dim(opts.dim)),
       m0(2 * opts.m),
       header_bytes((kLinksWord + 2 * opts.m) * 4),
-      level_scale(1.0 / std::log(static_cast<double>(opts.m))),
       distance(distance_fn(opts.metric)),
       rng_state(opts.seed) {
   header_bytes = (header_bytes + kAlign - 1) / kAlign * kAlign;

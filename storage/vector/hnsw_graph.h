@@ -100,7 +100,6 @@ struct HnswIndex::Impl {
   std::uint32_t m0 = 0;    // level-0 link capacity (2 * m)
   std::size_t header_bytes = 0;
   std::size_t stride = 0;
-  double level_scale = 0;  // 1 / ln(m)
   DistanceFn distance = nullptr;
 
   // --- state (see the invariants above) ---

@@ -19,15 +19,20 @@ std::uint64_t next_random(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-constexpr int kMaxLevel = 16;
+constexpr std::uint32_t kMaxLevel = 16;
 
 }  // namespace
 
+// P(level >= l) = m^-l, as floor(-ln(U) / ln(m)) gives, but in integers: the result must not
+// depend on a libm's last bit, or replicas on different systems would build different graphs.
 std::uint32_t HnswIndex::Impl::random_level() {
-  // Uniform in (0, 1]: 53 random bits, shifted away from zero so the log is finite.
-  const double uniform = (static_cast<double>(next_random(rng_state) >> 11) + 1.0) * 0x1p-53;
-  const double level = -std::log(uniform) * level_scale;
-  return static_cast<std::uint32_t>(std::min<double>(level, kMaxLevel));
+  const std::uint64_t draw = next_random(rng_state);
+  std::uint32_t level = 0;
+  for (std::uint64_t threshold = UINT64_MAX / options.m; level < kMaxLevel && draw <= threshold;
+       threshold /= options.m) {
+    ++level;
+  }
+  return level;
 }
 
 Slot HnswIndex::Impl::take_slot() {
