@@ -32,8 +32,34 @@ struct Operation {
     update @2 :List(Mutation);
     delete @3 :Void;
     merge @4 :Data;              # encoded CRDT delta (replication/crdt/crdt.capnp)
+    collectionCreate @6 :CollectionCreate;
+    collectionDrop @7 :Text;     # collection name
+    memoryPut @8 :MemoryPut;
+    memoryDelete @9 :MemoryKey;
+    expire @10 :Void;            # leader-proposed: remove memories due by timestampMs
   }
   requestId @5 :RequestId;       # absent (older entries too): client 0, not deduplicated
+}
+
+# Vector memories (replication/operation.h). ns and key stay empty for these operations.
+struct CollectionCreate {
+  name @0 :Text;
+  dim @1 :UInt32;
+  metric @2 :UInt8;              # vec::Metric: 0 cosine, 1 l2, 2 ip
+}
+
+struct MemoryPut {
+  collection @0 :Text;
+  id @1 :Text;
+  vector @2 :List(Float32);
+  text @3 :Text;
+  metadata @4 :Text;             # canonical JSON object, or empty
+  ttlSeconds @5 :UInt32;
+}
+
+struct MemoryKey {
+  collection @0 :Text;
+  id @1 :Text;
 }
 
 # Who sent the operation (replication/operation.h RequestId, replication/client_sessions.h).

@@ -108,7 +108,50 @@ Result<crdt::Mutation> read_mutation(wire::Mutation::Reader in) {
   return mutation;
 }
 
+void write_memory_put(wire::MemoryPut::Builder out, const MemoryPutOp& put) {
+  out.setCollection(capnp_text(put.collection));
+  out.setId(capnp_text(put.id));
+  auto vector = out.initVector(static_cast<unsigned>(put.vector.size()));
+  for (unsigned i = 0; i < put.vector.size(); ++i) vector.set(i, put.vector[i]);
+  out.setText(capnp_text(put.text));
+  out.setMetadata(capnp_text(put.metadata));
+  out.setTtlSeconds(put.ttl_seconds);
+}
+
+MemoryPutOp read_memory_put(wire::MemoryPut::Reader in) {
+  MemoryPutOp put{to_string(in.getCollection()), to_string(in.getId()),       {},
+                  to_string(in.getText()),       to_string(in.getMetadata()), in.getTtlSeconds()};
+  auto vector = in.getVector();
+  put.vector.reserve(vector.size());
+  for (float x : vector) put.vector.push_back(x);
+  return put;
+}
+
+// The vector operations; false for a document operation.
+bool write_vector_operation(wire::Operation::Builder out, const WriteOp& op) {
+  if (const auto* create = std::get_if<CollectionCreateOp>(&op)) {
+    auto c = out.initCollectionCreate();
+    c.setName(capnp_text(create->name));
+    c.setDim(create->dim);
+    c.setMetric(static_cast<std::uint8_t>(create->metric));
+  } else if (const auto* drop = std::get_if<CollectionDropOp>(&op)) {
+    out.setCollectionDrop(capnp_text(drop->name));
+  } else if (const auto* put = std::get_if<MemoryPutOp>(&op)) {
+    write_memory_put(out.initMemoryPut(), *put);
+  } else if (const auto* remove = std::get_if<MemoryDeleteOp>(&op)) {
+    auto key = out.initMemoryDelete();
+    key.setCollection(capnp_text(remove->collection));
+    key.setId(capnp_text(remove->id));
+  } else if (std::holds_alternative<ExpireOp>(op)) {
+    out.setExpire();
+  } else {
+    return false;
+  }
+  return true;
+}
+
 void write_operation(wire::Operation::Builder out, const WriteOp& op) {
+  if (write_vector_operation(out, op)) return;
   out.setNs(capnp_text(op_namespace(op)));
   out.setKey(capnp_text(op_key(op)));
   if (const auto* update = std::get_if<UpdateOp>(&op)) {
@@ -144,6 +187,22 @@ Result<WriteOp> read_operation(wire::Operation::Reader in) {
       return WriteOp{MergeOp{std::move(ns), std::move(key),
                              std::string(delta.asChars().begin(), delta.size())}};
     }
+    case wire::Operation::COLLECTION_CREATE: {
+      auto create = in.getCollectionCreate();
+      if (create.getMetric() > 2) return invalid_argument("unknown metric in batch");
+      return WriteOp{CollectionCreateOp{to_string(create.getName()), create.getDim(),
+                                        static_cast<vec::Metric>(create.getMetric())}};
+    }
+    case wire::Operation::COLLECTION_DROP:
+      return WriteOp{CollectionDropOp{to_string(in.getCollectionDrop())}};
+    case wire::Operation::MEMORY_PUT:
+      return WriteOp{read_memory_put(in.getMemoryPut())};
+    case wire::Operation::MEMORY_DELETE: {
+      auto key_in = in.getMemoryDelete();
+      return WriteOp{MemoryDeleteOp{to_string(key_in.getCollection()), to_string(key_in.getId())}};
+    }
+    case wire::Operation::EXPIRE:
+      return WriteOp{ExpireOp{}};
   }
   return invalid_argument("unknown operation in batch");
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "replication/crdt/mutation.h"
+#include "storage/vector/distance.h"
 
 namespace neuroplex::replication {
 
@@ -38,7 +39,45 @@ struct MergeOp {
   std::string delta;
 };
 
-using WriteOp = std::variant<UpdateOp, DeleteOp, MergeOp>;
+// `collection.create`: a collection of vector memories (docs/vector-memories.md). Creating a
+// name that exists with the same dim and metric is a no-op; with others, INVALID_ARGUMENT.
+struct CollectionCreateOp {
+  std::string name;
+  std::uint32_t dim = 0;
+  vec::Metric metric = vec::Metric::kCosine;
+};
+
+// `collection.drop`: removes a collection and every memory in it.
+struct CollectionDropOp {
+  std::string name;
+};
+
+// `memory.put`: stores (or replaces) one memory. The id is chosen before proposal (by the client
+// or the node that took the request), never while applying, so a retried put lands on the same id.
+struct MemoryPutOp {
+  std::string collection;
+  std::string id;
+  std::vector<float> vector;
+  std::string text;
+  std::string metadata;           // canonical JSON object of scalars ("" = none): filterable fields
+  std::uint32_t ttl_seconds = 0;  // 0: never expires
+};
+
+// `memory.delete`.
+struct MemoryDeleteOp {
+  std::string collection;
+  std::string id;
+};
+
+// Proposed by the leader alone, when a memory's deadline has passed on its clock: applying it
+// removes the memories whose deadline is at or before the entry's timestamp. No API sends it.
+struct ExpireOp {};
+
+using WriteOp = std::variant<UpdateOp, DeleteOp, MergeOp, CollectionCreateOp, CollectionDropOp,
+                             MemoryPutOp, MemoryDeleteOp, ExpireOp>;
+
+// True for the operations on documents (update, delete, merge), which carry a namespace and key.
+bool is_document_op(const WriteOp& op);
 
 // Who sent a write, so that a retried write takes effect once (client sessions, Raft
 // dissertation §6.3; replication/client_sessions.h). A client process picks a random nonzero
@@ -69,10 +108,18 @@ struct Limits {
   // encoded document. Over it: TOO_LARGE.
   std::size_t max_value_bytes = std::size_t{1} << 20;
   std::size_t max_mutations_per_update = 1024;
+  // A memory's text and its metadata (canonical JSON). Over them: INVALID_ARGUMENT.
+  std::size_t max_memory_text_bytes = std::size_t{64} << 10;
+  std::size_t max_metadata_bytes = std::size_t{16} << 10;
+  std::size_t max_metadata_fields = 64;
+  // Memories a single expire entry removes; the leader proposes another while more are due.
+  std::size_t max_expired_per_entry = 1024;
 };
 
+// The namespace and key of a document operation; empty for the others.
 const std::string& op_namespace(const WriteOp& op);
 const std::string& op_key(const WriteOp& op);
-std::string_view op_name(const WriteOp& op);  // "update", "delete", "merge"
+// "update", "delete", "merge", "collection.create", ..., "expire"
+std::string_view op_name(const WriteOp& op);
 
 }  // namespace neuroplex::replication

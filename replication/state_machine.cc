@@ -176,6 +176,12 @@ class EntryApplier {
     return Status::ok();
   }
 
+  // Vector operations never reach the documents' applier (apply_op routes them).
+  template <typename Op>
+  Status apply_to(crdt::Document&, const Op&) {
+    return internal_error("not a document operation");
+  }
+
   const storage::KvStore& store_;
   DocumentCache& cache_;
   const Limits& limits_;
@@ -186,10 +192,15 @@ class EntryApplier {
   std::vector<Working*> changed_order_;
 };
 
+// Document operations go to the documents' applier, the rest to the vectors' one.
+Status apply_op(EntryApplier& documents, VectorApplier& vectors, const WriteOp& op, Status& fatal) {
+  return is_document_op(op) ? documents.apply(op, fatal) : vectors.apply(op, fatal);
+}
+
 // Applies `op` unless its request id says it was applied before; returns its outcome.
-Outcome apply_once(EntryApplier& applier, ClientSessions& sessions, const WriteOp& op,
-                   const RequestId& id, std::uint64_t index, Status& fatal) {
-  if (id.client == 0) return {index, applier.apply(op, fatal)};
+Outcome apply_once(EntryApplier& applier, VectorApplier& vectors, ClientSessions& sessions,
+                   const WriteOp& op, const RequestId& id, std::uint64_t index, Status& fatal) {
+  if (id.client == 0) return {index, apply_op(applier, vectors, op, fatal)};
   if (Status invalid = validate_request_id(id); !invalid.is_ok()) return {index, invalid};
   Result<std::optional<Outcome>> seen = sessions.find(id);
   if (!seen.is_ok()) {
@@ -200,7 +211,7 @@ Outcome apply_once(EntryApplier& applier, ClientSessions& sessions, const WriteO
   if (seen->has_value()) {
     outcome = std::move(**seen);
   } else {
-    outcome.status = applier.apply(op, fatal);
+    outcome.status = apply_op(applier, vectors, op, fatal);
     if (!fatal.is_ok()) return outcome;
     sessions.remember(id, outcome.status);
   }
@@ -241,8 +252,10 @@ Result<std::unique_ptr<StateMachine>> StateMachine::open(storage::KvStore& store
     batch.put(Column::kMeta, kMetaReplicaId, encode_u64(options.replica_id));
     NPX_RETURN_IF_ERROR(store.write(batch));
   }
-  return std::unique_ptr<StateMachine>(
-      new StateMachine(store, options, applied->value_or(0), clock->value_or(0)));
+  Result<std::unique_ptr<VectorState>> vectors = VectorState::open(store);
+  if (!vectors.is_ok()) return vectors.status();
+  return std::unique_ptr<StateMachine>(new StateMachine(
+      store, options, applied->value_or(0), clock->value_or(0), std::move(vectors).value()));
 }
 
 void StateMachine::record_progress(storage::WriteBatch& batch, std::uint64_t index,
@@ -270,23 +283,27 @@ Result<ApplyResult> StateMachine::apply(std::uint64_t index, const Batch& batch)
   crdt::HybridClock clock = clock_;  // committed only with the write
   EntryApplier applier(store_, cache_, options_.limits, options_.replica_id, clock,
                        batch.timestamp_ms);
+  VectorApplier vectors(*vectors_, options_.limits, batch.timestamp_ms);
   ApplyResult result;
   result.results.reserve(batch.operations.size());
   result.indexes.reserve(batch.operations.size());
   for (std::size_t i = 0; i < batch.operations.size(); ++i) {
     Status fatal;
     RequestId id = batch.request_ids.empty() ? RequestId{} : batch.request_ids[i];
-    Outcome outcome = apply_once(applier, sessions_, batch.operations[i], id, index, fatal);
+    Outcome outcome =
+        apply_once(applier, vectors, sessions_, batch.operations[i], id, index, fatal);
     if (!fatal.is_ok()) return abandon(std::move(fatal));
     result.results.push_back(std::move(outcome.status));
     result.indexes.push_back(outcome.index);
   }
   storage::WriteBatch write;
   result.changes = applier.flush(write);
+  vectors.flush(write);
   sessions_.flush(write);
   record_progress(write, index, clock.last());
   if (Status written = store_.write(write); !written.is_ok()) return abandon(std::move(written));
   applier.commit_to_cache();
+  NPX_RETURN_IF_ERROR(vectors.commit());
   sessions_.commit();
   applied_index_ = index;
   clock_ = clock;

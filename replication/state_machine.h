@@ -27,6 +27,7 @@
 #include "replication/crdt/hlc.h"
 #include "replication/document_cache.h"
 #include "replication/operation.h"
+#include "replication/vector_state.h"
 #include "storage/state/kv_store.h"
 
 namespace neuroplex::replication {
@@ -77,16 +78,20 @@ class StateMachine {
   crdt::Timestamp clock() const { return clock_.last(); }
   crdt::ReplicaId replica_id() const { return options_.replica_id; }
   const Limits& limits() const { return options_.limits; }
+  // The vector collections and their indexes, as of applied_index().
+  const VectorState& vectors() const { return *vectors_; }
 
  private:
   StateMachine(storage::KvStore& store, const StateMachineOptions& options,
-               std::uint64_t applied_index, crdt::Timestamp clock)
+               std::uint64_t applied_index, crdt::Timestamp clock,
+               std::unique_ptr<VectorState> vectors)
       : store_(store),
         options_(options),
         applied_index_(applied_index),
         clock_(clock),
         cache_(options.cache_bytes),
-        sessions_(store, options.sessions) {}
+        sessions_(store, options.sessions),
+        vectors_(std::move(vectors)) {}
 
   static void record_progress(storage::WriteBatch& batch, std::uint64_t index,
                               crdt::Timestamp clock);
@@ -95,10 +100,11 @@ class StateMachine {
 
   storage::KvStore& store_;
   StateMachineOptions options_;
-  std::uint64_t applied_index_;  // invariant: equals the store's meta "applied_index"
-  crdt::HybridClock clock_;      // invariant: equals the store's meta "clock"
-  DocumentCache cache_;          // invariant: every entry equals the stored record
-  ClientSessions sessions_;      // invariant: its cache equals the stored session records
+  std::uint64_t applied_index_;           // invariant: equals the store's meta "applied_index"
+  crdt::HybridClock clock_;               // invariant: equals the store's meta "clock"
+  DocumentCache cache_;                   // invariant: every entry equals the stored record
+  ClientSessions sessions_;               // invariant: its cache equals the stored session records
+  std::unique_ptr<VectorState> vectors_;  // invariant: its indexes hold exactly the stored rows
 };
 
 }  // namespace neuroplex::replication

@@ -65,16 +65,42 @@ Status validate_update(const UpdateOp& update, const Limits& limits) {
 
 }  // namespace
 
+bool is_document_op(const WriteOp& op) {
+  return std::holds_alternative<UpdateOp>(op) || std::holds_alternative<DeleteOp>(op) ||
+         std::holds_alternative<MergeOp>(op);
+}
+
 const std::string& op_namespace(const WriteOp& op) {
-  return std::visit([](const auto& o) -> const std::string& { return o.ns; }, op);
+  static const std::string kNone;
+  return std::visit(
+      [](const auto& o) -> const std::string& {
+        if constexpr (requires { o.ns; }) {
+          return o.ns;
+        } else {
+          return kNone;
+        }
+      },
+      op);
 }
 
 const std::string& op_key(const WriteOp& op) {
-  return std::visit([](const auto& o) -> const std::string& { return o.key; }, op);
+  static const std::string kNone;
+  return std::visit(
+      [](const auto& o) -> const std::string& {
+        if constexpr (requires { o.key; }) {
+          return o.key;
+        } else {
+          return kNone;
+        }
+      },
+      op);
 }
 
 std::string_view op_name(const WriteOp& op) {
-  static constexpr std::string_view kNames[] = {"update", "delete", "merge"};
+  static constexpr std::string_view kNames[] = {
+      "update",          "delete",     "merge",         "collection.create",
+      "collection.drop", "memory.put", "memory.delete", "expire"};
+  static_assert(std::size(kNames) == std::variant_size_v<WriteOp>);
   return kNames[op.index()];
 }
 
@@ -116,6 +142,10 @@ Status validate_key_prefix(std::string_view prefix) {
 }
 
 std::size_t payload_bytes(const WriteOp& op) {
+  if (const auto* put = std::get_if<MemoryPutOp>(&op)) {
+    return put->id.size() + put->vector.size() * sizeof(float) + put->text.size() +
+           put->metadata.size();
+  }
   if (const auto* update = std::get_if<UpdateOp>(&op)) {
     std::size_t bytes = 0;
     for (const crdt::Mutation& mutation : update->mutations) {
@@ -128,6 +158,7 @@ std::size_t payload_bytes(const WriteOp& op) {
 }
 
 Status validate(const WriteOp& op, const Limits& limits) {
+  if (!is_document_op(op)) return validate_vector_op(op, limits);
   NPX_RETURN_IF_ERROR(validate_namespace(op_namespace(op)));
   NPX_RETURN_IF_ERROR(validate_key(op_key(op)));
   if (std::size_t bytes = payload_bytes(op); bytes > limits.max_value_bytes) {

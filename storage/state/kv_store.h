@@ -47,13 +47,24 @@ class WriteBatch {
     Column column;
     std::string key;
     std::optional<std::string> value;  // nullopt = delete
+    std::optional<std::string> end;    // set: delete every key in [key, end) (value is nullopt)
   };
 
   void put(Column column, std::string_view key, std::string value) {
-    ops_.push_back({column, std::string(key), std::move(value)});
+    ops_.push_back({column, std::string(key), std::move(value), std::nullopt});
   }
   void erase(Column column, std::string_view key) {
-    ops_.push_back({column, std::string(key), std::nullopt});
+    ops_.push_back({column, std::string(key), std::nullopt, std::nullopt});
+  }
+  // Deletes every key in [begin, end) — one operation however many keys the range holds; an
+  // empty or reversed range deletes nothing.
+  void erase_range(Column column, std::string_view begin, std::string_view end) {
+    ops_.push_back({column, std::string(begin), std::nullopt, std::string(end)});
+  }
+  // Moves every operation of `other` to the end of this batch.
+  void append(WriteBatch&& other) {
+    for (Operation& op : other.ops_) ops_.push_back(std::move(op));
+    other.ops_.clear();
   }
   void clear() { ops_.clear(); }
   bool empty() const { return ops_.empty(); }

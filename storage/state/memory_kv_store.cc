@@ -31,6 +31,8 @@ Status MemoryKvStore::write(const WriteBatch& batch) {
     Map& map = columns_[static_cast<int>(op.column)];
     if (op.value.has_value()) {
       map.insert_or_assign(op.key, *op.value);
+    } else if (op.end.has_value()) {
+      if (op.key < *op.end) map.erase(map.lower_bound(op.key), map.lower_bound(*op.end));
     } else {
       map.erase(op.key);
     }

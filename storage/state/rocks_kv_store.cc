@@ -175,9 +175,11 @@ Status RocksKvStore::write(const WriteBatch& batch) {
   rocksdb::WriteBatch rocks_batch(bytes);  // one allocation instead of repeated growth
   for (const WriteBatch::Operation& op : batch.operations()) {
     NPX_RETURN_IF_ERROR(check_column(op.column));
-    rocksdb::Status status = op.value.has_value()
-                                 ? rocks_batch.Put(handle(op.column), op.key, *op.value)
-                                 : rocks_batch.Delete(handle(op.column), op.key);
+    if (op.end.has_value() && !(op.key < *op.end)) continue;  // an empty range deletes nothing
+    rocksdb::Status status =
+        op.value.has_value() ? rocks_batch.Put(handle(op.column), op.key, *op.value)
+        : op.end.has_value() ? rocks_batch.DeleteRange(handle(op.column), op.key, *op.end)
+                             : rocks_batch.Delete(handle(op.column), op.key);
     if (!status.ok()) return from_rocks(status, "batch", dir_);
   }
   rocksdb::WriteOptions options;

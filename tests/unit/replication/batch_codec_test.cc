@@ -39,6 +39,31 @@ TEST(BatchCodec, RoundTripsEveryOperationKind) {
   EXPECT_EQ(std::get<MergeOp>(decoded->operations[2]).delta, std::string("\x00\x01\xff", 3));
 }
 
+TEST(BatchCodec, RoundTripsVectorOperations) {
+  Batch batch{42, {}};
+  batch.operations.push_back(CollectionCreateOp{"notes", 768, vec::Metric::kInnerProduct});
+  batch.operations.push_back(
+      MemoryPutOp{"notes", "m-1", {0.5f, -1.25f, 3e-8f}, "hello", R"({"a":1})", 3600});
+  batch.operations.push_back(MemoryDeleteOp{"notes", "m-0"});
+  batch.operations.push_back(CollectionDropOp{"old"});
+  batch.operations.push_back(ExpireOp{});
+  Result<Batch> decoded = decode_batch(encode_batch(batch));
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_EQ(encode_batch(*decoded), encode_batch(batch));
+  ASSERT_EQ(decoded->operations.size(), 5u);
+  const auto& create = std::get<CollectionCreateOp>(decoded->operations[0]);
+  EXPECT_EQ(create.dim, 768u);
+  EXPECT_EQ(create.metric, vec::Metric::kInnerProduct);
+  const auto& put = std::get<MemoryPutOp>(decoded->operations[1]);
+  EXPECT_EQ(put.vector, (std::vector<float>{0.5f, -1.25f, 3e-8f}));
+  EXPECT_EQ(put.metadata, R"({"a":1})");
+  EXPECT_EQ(put.ttl_seconds, 3600u);
+  EXPECT_EQ(std::get<MemoryDeleteOp>(decoded->operations[2]).id, "m-0");
+  EXPECT_EQ(std::get<CollectionDropOp>(decoded->operations[3]).name, "old");
+  EXPECT_TRUE(std::holds_alternative<ExpireOp>(decoded->operations[4]));
+  EXPECT_EQ(op_name(decoded->operations[1]), "memory.put");
+}
+
 TEST(BatchCodec, RoundTripsRequestIds) {
   Batch batch{42, {update("ns", "a", {counter_add({}, 1)}), erase("ns", "b"), erase("ns", "c")}};
   batch.request_ids = {{.client = 0xfedcba9876543210, .seq = 7, .acked_below = 5},

@@ -204,6 +204,23 @@ TEST_P(KvStoreTest, ScanHonoursBounds) {
   EXPECT_EQ(keys("", ""), (V{"a", "a\0"s, "b", "c", "d", "\xff"}));
 }
 
+TEST_P(KvStoreTest, EraseRangeRemovesExactlyTheRange) {
+  ASSERT_NE(store_, nullptr);
+  WriteBatch batch;
+  for (std::string k : {"a"s, "b"s, "b\0"s, "bz"s, "c"s}) batch.put(Column::kKv, k, k);
+  batch.put(Column::kVec, "b1", "other column");
+  ASSERT_TRUE(store_->write(batch).is_ok());
+  WriteBatch range;
+  range.erase_range(Column::kKv, "b", "c");  // [b, c): b, b\0, bz
+  range.put(Column::kKv, "bb", "written after the range delete in the same batch");
+  range.erase_range(Column::kKv, "z", "a");  // empty (begin after end): nothing
+  ASSERT_TRUE(store_->write(range).is_ok());
+  std::vector<std::string> keys;
+  for (auto& [k, v] : scan(*store_, Column::kKv)) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "bb", "c"}));
+  EXPECT_EQ(get(*store_, Column::kVec, "b1"), "other column");
+}
+
 TEST_P(KvStoreTest, ScanStopsWhenVisitorReturnsFalse) {
   ASSERT_NE(store_, nullptr);
   WriteBatch batch;

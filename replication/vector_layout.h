@@ -1,0 +1,63 @@
+// How vector memories are laid out in the KvStore (docs/state-store.md). Integers in keys are
+// u64 big-endian (key order is numeric order); inside records they are little-endian.
+//
+//   vec   "c/" name              -> collection: [format u8 = 1][gen u64][dim u32][metric u8]
+//                                   [m u32][ef_construction u32]
+//   vec   "m/" gen id            -> memory: [format u8 = 1][deadline_ms u64, 0 = none][dim u32]
+//                                   [dim float32][text length u32][text][metadata]
+//   ttl   deadline_ms gen id     -> "": the expiry index, soonest first
+//   meta  "vec/next_gen"         -> u64: the gen the next created collection gets
+//         "vec/now"              -> u64: the replicated clock expiry is judged by (the largest
+//                                   leader timestamp applied so far)
+//
+// Memories are keyed by the collection's gen, not its name: dropping a collection is one range
+// delete, and a collection created again under the same name starts empty.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/vector/distance.h"
+
+namespace neuroplex::replication {
+
+inline constexpr std::string_view kCollectionPrefix = "c/";
+inline constexpr std::string_view kMemoryPrefix = "m/";
+inline constexpr std::string_view kMetaNextGen = "vec/next_gen";
+inline constexpr std::string_view kMetaVectorNow = "vec/now";
+
+struct CollectionRecord {
+  std::uint64_t gen = 0;
+  std::uint32_t dim = 0;
+  vec::Metric metric = vec::Metric::kCosine;
+  std::uint32_t m = 16;
+  std::uint32_t ef_construction = 200;
+};
+
+struct MemoryRecord {
+  std::uint64_t deadline_ms = 0;  // 0: never expires
+  std::vector<float> vector;
+  std::string text;
+  std::string metadata;  // canonical JSON object, or empty
+};
+
+std::string collection_key(std::string_view name);
+std::string memory_key(std::uint64_t gen, std::string_view id);
+// The first memory key of `gen` (and, with gen + 1, the end of its range).
+std::string memory_prefix(std::uint64_t gen);
+std::string ttl_key(std::uint64_t deadline_ms, std::uint64_t gen, std::string_view id);
+// A ttl key's parts; false when it is malformed.
+bool parse_ttl_key(std::string_view key, std::uint64_t& deadline_ms, std::uint64_t& gen,
+                   std::string_view& id);
+
+std::string encode_collection(const CollectionRecord& record);
+Result<CollectionRecord> decode_collection(std::string_view bytes);
+std::string encode_memory(const MemoryRecord& record);
+Result<MemoryRecord> decode_memory(std::string_view bytes);
+// Only the deadline (cheap: no vector copy).
+Result<std::uint64_t> memory_deadline(std::string_view bytes);
+
+}  // namespace neuroplex::replication
