@@ -110,6 +110,51 @@ interface Session {
   watch @5 (ns :Text, prefix :Text, fromIndex :UInt64, watcher :Watcher)
       -> (error :Error, handle :WatchHandle, startIndex :UInt64);
   status @6 () -> (error :Error, status :ClusterStatus);
+
+  # Vector memories (docs/protocol.md "Vector memories"). metric: "cosine" | "l2" | "ip".
+  collectionCreate @7 (requestId :RequestId, name :Text, dim :UInt32, metric :Text)
+      -> (error :Error, index :UInt64);
+  collectionDrop @8 (requestId :RequestId, name :Text) -> (error :Error, index :UInt64);
+  collectionList @9 (consistency :Consistency)
+      -> (error :Error, collections :List(Collection), index :UInt64);
+  # An empty id asks the server for one (derived from requestId when it has a client, so a
+  # retry lands on the same memory). metadata: a JSON object of scalars, or empty.
+  # ttlSeconds 0: never expires.
+  memoryPut @10 (requestId :RequestId, collection :Text, id :Text, vector :List(Float32),
+                 text :Text, metadata :Text, ttlSeconds :UInt32)
+      -> (error :Error, id :Text, index :UInt64);
+  memoryGet @11 (collection :Text, id :Text, consistency :Consistency)
+      -> (error :Error, exists :Bool, memory :Memory, index :UInt64);
+  memoryDelete @12 (requestId :RequestId, collection :Text, id :Text)
+      -> (error :Error, index :UInt64);
+  # filter: a JSON object {field: scalar, ...} every hit's metadata must equal (AND), or empty.
+  # k: 1..1000. ef: 0 for the collection's default, else at most 10000.
+  memorySearch @13 (collection :Text, vector :List(Float32), k :UInt32, filter :Text, ef :UInt32,
+                    consistency :Consistency)
+      -> (error :Error, hits :List(SearchHit), index :UInt64);
+}
+
+struct Collection {
+  name @0 :Text;
+  dim @1 :UInt32;
+  metric @2 :Text;
+  count @3 :UInt64;          # memories in the collection (expired ones not yet removed included)
+}
+
+struct Memory {
+  id @0 :Text;
+  vector @1 :List(Float32);
+  text @2 :Text;
+  metadata @3 :Text;         # JSON object text, or empty
+  expiresAtMs @4 :UInt64;    # 0: never (the cluster's replicated clock, ms since the epoch)
+}
+
+struct SearchHit {
+  id @0 :Text;
+  score @1 :Float32;         # cosine similarity / dot product (higher is closer) or Euclidean
+                             # distance (lower is closer), closest first
+  text @2 :Text;
+  metadata @3 :Text;
 }
 
 interface Admin {

@@ -58,6 +58,7 @@ Result<std::unique_ptr<Core>> Core::open(NodeOptions options, Transport& transpo
 
 void Core::start() {
   publish_members();
+  search_pool_ = std::make_unique<SearchPool>(options_.search_threads);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "neuroplex-core");  // for top -H, perf and gdb
     run();
@@ -72,6 +73,7 @@ void Core::stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  search_pool_.reset();  // searches in flight finish; what they post back is ignored now
   // The log thread may still complete writes; its callbacks only post (now ignored).
   if (log_) log_.reset();
 }
@@ -119,6 +121,7 @@ void Core::run() {
 }
 
 void Core::turn() {
+  propose_expiry();
   propose_writes();
   request_reads();
   pump();

@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,11 +41,13 @@
 #include "base/status.h"
 #include "node/data_dir.h"
 #include "node/node_options.h"
+#include "node/search_pool.h"
 #include "node/transport.h"
 #include "node/watch_hub.h"
 #include "raft/raft.h"
 #include "replication/state_machine.h"
 #include "replication/state_reader.h"
+#include "replication/vector_reader.h"
 #include "storage/log/log.h"
 #include "storage/state/rocks_kv_store.h"
 
@@ -68,19 +71,25 @@ struct WriteReply {
 using WriteCallback = std::function<void(WriteReply)>;
 
 struct ReadRequest {
-  enum class Kind { kGet, kList } kind = Kind::kGet;
+  enum class Kind { kGet, kList, kCollections, kMemoryGet, kSearch } kind = Kind::kGet;
   std::string ns;
   std::string key;     // kGet
   std::string prefix;  // kList
   std::string after;   // kList
   std::size_t limit = 100;
+  std::string collection;             // kMemoryGet
+  std::string id;                     // kMemoryGet
+  replication::SearchRequest search;  // kSearch
 };
 
 struct ReadReply {
   Status status;
-  replication::ReadResult document;  // kGet
-  replication::ListResult list;      // kList
-  std::uint64_t index = 0;           // the applied index the read saw
+  replication::ReadResult document;                      // kGet
+  replication::ListResult list;                          // kList
+  std::vector<replication::CollectionInfo> collections;  // kCollections
+  std::optional<replication::Memory> memory;             // kMemoryGet: nullopt when absent
+  std::vector<replication::SearchHit> hits;              // kSearch, closest first
+  std::uint64_t index = 0;                               // the applied index the read saw
 };
 using ReadCallback = std::function<void(ReadReply)>;
 
@@ -178,6 +187,10 @@ class Core {
   void request_reads();
   void serve_reads();
   void answer_read(const ReadRequest& request, Consistency consistency, const ReadCallback& done);
+  // kSearch: prepared here, walked on the search pool, resolved back on the core thread.
+  void answer_search(const ReadRequest& request, ReadReply reply, const ReadCallback& done);
+  // The leader proposes an expire entry once a memory's deadline passes on its clock.
+  void propose_expiry();
   // Fails the writes and reads waiting longer than kRequestTimeout (a leader cut off from its
   // followers, a read index that never comes): the client hears UNAVAILABLE, never a hang.
   void expire_requests(std::chrono::steady_clock::time_point now);
@@ -258,6 +271,9 @@ class Core {
   std::map<raft::Index, std::pair<raft::SnapshotMeta, std::string>> staged_;  // received
   std::vector<WriteCallback> snapshot_waiters_;
   const Metrics metrics_ = Metrics::lookup();
+  bool expire_in_flight_ = false;  // an expire entry is proposed and not yet applied here
+  // Last: destroyed first, so no search job outlives the state it posts back to.
+  std::unique_ptr<SearchPool> search_pool_;
 };
 
 }  // namespace neuroplex::node

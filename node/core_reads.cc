@@ -43,7 +43,22 @@ void Core::answer_read(const ReadRequest& request, Consistency consistency,
   }
   metrics_.reads(consistency).add();
   reply.index = machine_->applied_index();
-  if (request.kind == ReadRequest::Kind::kGet) {
+  using Kind = ReadRequest::Kind;
+  if (request.kind == Kind::kSearch) {
+    answer_search(request, std::move(reply), done);
+    return;
+  }
+  if (request.kind == Kind::kCollections) {
+    reply.collections = replication::list_collections(machine_->vectors());
+  } else if (request.kind == Kind::kMemoryGet) {
+    Result<std::optional<replication::Memory>> memory =
+        replication::read_memory(*store_, machine_->vectors(), request.collection, request.id);
+    if (memory.is_ok()) {
+      reply.memory = std::move(*memory);
+    } else {
+      reply.status = memory.status();
+    }
+  } else if (request.kind == Kind::kGet) {
     Result<replication::ReadResult> document =
         replication::read_document(*store_, request.ns, request.key);
     if (document.is_ok()) {
@@ -61,6 +76,38 @@ void Core::answer_read(const ReadRequest& request, Consistency consistency,
     }
   }
   done(std::move(reply));
+}
+
+void Core::answer_search(const ReadRequest& request, ReadReply reply, const ReadCallback& done) {
+  Result<replication::PreparedSearch> prepared =
+      replication::prepare_search(machine_->vectors(), request.search);
+  if (!prepared.is_ok()) {
+    reply.status = prepared.status();
+    done(std::move(reply));
+    return;
+  }
+  auto search = std::make_shared<replication::PreparedSearch>(std::move(prepared).value());
+  search_pool_->submit([this, search, reply = std::move(reply), done]() mutable {
+    auto hits = std::make_shared<Result<std::vector<vec::Hit>>>(replication::run_search(*search));
+    post([this, search, hits, reply = std::move(reply), done]() mutable {
+      if (!hits->is_ok()) {
+        reply.status = hits->status();
+      } else if (machine_ == nullptr) {
+        reply.status = unavailable("the state was replaced during the search; retry");
+      } else {
+        // Rows are read here, on the core thread, against the current store: a hit deleted
+        // or expired while the index was walked is left out.
+        Result<std::vector<replication::SearchHit>> resolved =
+            replication::resolve_hits(*store_, *search, **hits);
+        if (resolved.is_ok()) {
+          reply.hits = std::move(*resolved);
+        } else {
+          reply.status = resolved.status();
+        }
+      }
+      done(std::move(reply));
+    });
+  });
 }
 
 DocumentReader Core::document_reader() {

@@ -37,6 +37,18 @@ WriteReply Core::not_leader_reply() const {
   return reply;
 }
 
+void Core::propose_expiry() {
+  if (expire_in_flight_ || machine_ == nullptr || raft_->role() != raft::Role::kLeader) return;
+  const std::optional<std::uint64_t> due = machine_->vectors().next_deadline_ms();
+  if (!due || *due > wall_clock_ms()) return;
+  // The entry carries this leader's clock; every replica expires by it, not by its own.
+  expire_in_flight_ = true;
+  queued_writes_.push_back({replication::ExpireOp{},
+                            {},
+                            [this](const WriteReply&) { expire_in_flight_ = false; },
+                            std::chrono::steady_clock::now()});
+}
+
 // Group commit at the Raft level: every write queued this turn goes into one entry (or a few,
 // past the batch bounds), so one fdatasync and one replication round serve them all.
 void Core::propose_writes() {

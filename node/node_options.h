@@ -41,6 +41,9 @@ struct NodeOptions {
   std::size_t max_batch_ops = 2048;
   std::size_t max_batch_bytes = std::size_t{4} << 20;
 
+  // Threads that walk vector indexes for searches (node/search_pool.h).
+  std::size_t search_threads = 2;
+
   replication::StateMachineOptions state;  // replica_id is set from the cluster id
 };
 

@@ -20,6 +20,14 @@ class SessionService final : public api::wire::Session::Server {
   kj::Promise<void> merge(MergeContext context) override;
   kj::Promise<void> watch(WatchContext context) override;
   kj::Promise<void> status(StatusContext context) override;
+  // Vector memories (vector_calls.cc).
+  kj::Promise<void> collectionCreate(CollectionCreateContext context) override;
+  kj::Promise<void> collectionDrop(CollectionDropContext context) override;
+  kj::Promise<void> collectionList(CollectionListContext context) override;
+  kj::Promise<void> memoryPut(MemoryPutContext context) override;
+  kj::Promise<void> memoryGet(MemoryGetContext context) override;
+  kj::Promise<void> memoryDelete(MemoryDeleteContext context) override;
+  kj::Promise<void> memorySearch(MemorySearchContext context) override;
 
  private:
   // The calls themselves; the overrides above wrap each in its metrics.
@@ -30,6 +38,13 @@ class SessionService final : public api::wire::Session::Server {
   kj::Promise<void> merge_uncounted(MergeContext context);
   kj::Promise<void> watch_uncounted(WatchContext context);
   kj::Promise<void> status_uncounted(StatusContext context);
+  kj::Promise<void> collection_create_uncounted(CollectionCreateContext context);
+  kj::Promise<void> collection_drop_uncounted(CollectionDropContext context);
+  kj::Promise<void> collection_list_uncounted(CollectionListContext context);
+  kj::Promise<void> memory_put_uncounted(MemoryPutContext context);
+  kj::Promise<void> memory_get_uncounted(MemoryGetContext context);
+  kj::Promise<void> memory_delete_uncounted(MemoryDeleteContext context);
+  kj::Promise<void> memory_search_uncounted(MemorySearchContext context);
 
   template <typename Context, typename Forward>
   kj::Promise<void> write(Context context, Result<replication::WriteOp> op,

@@ -69,14 +69,56 @@ kj::Promise<node::WriteReply> CapnpWriteForwarder::send(wire::Session::Client se
     request.setKey(remove->key);
     return request.send().then([](auto response) { return read_reply(response); });
   }
-  const auto& merge = std::get<replication::MergeOp>(op);
-  auto request = session.mergeRequest();
-  set_request_id(request.initRequestId(), id);
-  request.setNs(merge.ns);
-  request.setKey(merge.key);
-  request.setDelta(
-      kj::arrayPtr(reinterpret_cast<const kj::byte*>(merge.delta.data()), merge.delta.size()));
-  return request.send().then([](auto response) { return read_reply(response); });
+  if (const auto* merge = std::get_if<replication::MergeOp>(&op)) {
+    auto request = session.mergeRequest();
+    set_request_id(request.initRequestId(), id);
+    request.setNs(merge->ns);
+    request.setKey(merge->key);
+    request.setDelta(
+        kj::arrayPtr(reinterpret_cast<const kj::byte*>(merge->delta.data()), merge->delta.size()));
+    return request.send().then([](auto response) { return read_reply(response); });
+  }
+  return send_vector_op(kj::mv(session), op, id);
+}
+
+// The vector operations (clients cannot send the leader's ExpireOp, so it never gets here).
+kj::Promise<node::WriteReply> CapnpWriteForwarder::send_vector_op(
+    wire::Session::Client session, const replication::WriteOp& op,
+    const replication::RequestId& id) {
+  if (const auto* create = std::get_if<replication::CollectionCreateOp>(&op)) {
+    auto request = session.collectionCreateRequest();
+    set_request_id(request.initRequestId(), id);
+    request.setName(create->name);
+    request.setDim(create->dim);
+    request.setMetric(std::string(vec::metric_name(create->metric)));
+    return request.send().then([](auto response) { return read_reply(response); });
+  }
+  if (const auto* drop = std::get_if<replication::CollectionDropOp>(&op)) {
+    auto request = session.collectionDropRequest();
+    set_request_id(request.initRequestId(), id);
+    request.setName(drop->name);
+    return request.send().then([](auto response) { return read_reply(response); });
+  }
+  if (const auto* put = std::get_if<replication::MemoryPutOp>(&op)) {
+    auto request = session.memoryPutRequest();
+    set_request_id(request.initRequestId(), id);
+    request.setCollection(put->collection);
+    request.setId(put->id);
+    auto vector = request.initVector(static_cast<unsigned>(put->vector.size()));
+    for (unsigned i = 0; i < put->vector.size(); ++i) vector.set(i, put->vector[i]);
+    request.setText(put->text);
+    request.setMetadata(put->metadata);
+    request.setTtlSeconds(put->ttl_seconds);
+    return request.send().then([](auto response) { return read_reply(response); });
+  }
+  if (const auto* remove = std::get_if<replication::MemoryDeleteOp>(&op)) {
+    auto request = session.memoryDeleteRequest();
+    set_request_id(request.initRequestId(), id);
+    request.setCollection(remove->collection);
+    request.setId(remove->id);
+    return request.send().then([](auto response) { return read_reply(response); });
+  }
+  return node::WriteReply{.status = internal_error("this operation cannot be forwarded")};
 }
 
 void CapnpWriteForwarder::taskFailed(kj::Exception&& exception) {

@@ -30,6 +30,9 @@ class CapnpWriteForwarder final : public web::WriteForwarder, private kj::TaskSe
   kj::Promise<node::WriteReply> send(api::wire::Session::Client session,
                                      const replication::WriteOp& op,
                                      const replication::RequestId& id);
+  kj::Promise<node::WriteReply> send_vector_op(api::wire::Session::Client session,
+                                               const replication::WriteOp& op,
+                                               const replication::RequestId& id);
   void taskFailed(kj::Exception&& exception) override;
 
   PeerTransport& transport_;

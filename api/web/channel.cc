@@ -116,36 +116,40 @@ void Channel::answer(const std::string& op, const Status& status, std::string fr
   if (outbox_ != nullptr) outbox_->send(std::move(frame));
 }
 
-void Channel::answer_write(const json& id, const std::string& op, const node::WriteReply& reply) {
+void Channel::answer_write(const json& id, const std::string& op, const node::WriteReply& reply,
+                           std::string_view memory_id) {
   if (!reply.status.is_ok()) {
     answer(op, reply.status, encode_error(id, reply.status, reply.leader, reply.leader_address));
     return;
   }
-  answer(op, reply.status, encode_result(id, write_result(reply)));
+  answer(op, reply.status, encode_result(id, write_result(reply, memory_id)));
 }
 
 void Channel::write(const json& id, const std::string& op, WriteCall call) {
   const auto start = std::chrono::steady_clock::now();
   const replication::RequestId request_id = call.request_id;
-  context_.core.write(std::move(call.op), request_id,
-                      back_here<node::WriteReply>(
-                          [id, op, start, request_id](Channel& channel, node::WriteReply reply) {
-                            // A follower hands the write back unproposed: forward it once.
-                            if (reply.status.code() == ErrorCode::kNotLeader && reply.unproposed &&
-                                channel.context_.forwarder != nullptr &&
-                                reply.leader != raft::kNoNode) {
-                              channel.context_.forwarder->forward(
-                                  std::move(*reply.unproposed), request_id, reply.leader,
-                                  channel.back_here<node::WriteReply>(
-                                      [id, op, start](Channel& self, node::WriteReply forwarded) {
-                                        self.answer_write(id, op, forwarded);
-                                        observe_latency("ws", op, start);
-                                      }));
-                              return;
-                            }
-                            channel.answer_write(id, op, reply);
-                            observe_latency("ws", op, start);
-                          }));
+  // memory.put answers with the memory's id (chosen before proposal when the client gave none).
+  const auto* put = std::get_if<replication::MemoryPutOp>(&call.op);
+  std::string memory_id = put ? put->id : std::string();
+  context_.core.write(
+      std::move(call.op), request_id,
+      back_here<node::WriteReply>(
+          [id, op, start, request_id, memory_id](Channel& channel, node::WriteReply reply) {
+            // A follower hands the write back unproposed: forward it once.
+            if (reply.status.code() == ErrorCode::kNotLeader && reply.unproposed &&
+                channel.context_.forwarder != nullptr && reply.leader != raft::kNoNode) {
+              channel.context_.forwarder->forward(
+                  std::move(*reply.unproposed), request_id, reply.leader,
+                  channel.back_here<node::WriteReply>(
+                      [id, op, start, memory_id](Channel& self, node::WriteReply forwarded) {
+                        self.answer_write(id, op, forwarded, memory_id);
+                        observe_latency("ws", op, start);
+                      }));
+              return;
+            }
+            channel.answer_write(id, op, reply, memory_id);
+            observe_latency("ws", op, start);
+          }));
 }
 
 void Channel::read(const json& id, const std::string& op, ReadCall call) {

@@ -114,7 +114,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
 
   // Counts the request in the metrics and queues its reply frame.
   void answer(const std::string& op, const Status& status, std::string frame);
-  void answer_write(const nlohmann::json& id, const std::string& op, const node::WriteReply& reply);
+  void answer_write(const nlohmann::json& id, const std::string& op, const node::WriteReply& reply,
+                    std::string_view memory_id = {});
   void on_events(std::uint64_t watch, std::vector<node::WatchEvent> events, bool live);
   // Moves a watch's backlog into the send queue while it has room; false when it is full.
   bool pump(Watch& state);

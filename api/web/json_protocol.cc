@@ -6,7 +6,10 @@
 #include <limits>
 
 #include "api/op_json.h"
+#include "api/vector_json.h"
 #include "api/web/base64.h"
+#include "api/web/json_args.h"
+#include "api/web/vector_calls.h"
 #include "replication/client_sessions.h"
 #include "replication/validation.h"
 
@@ -87,101 +90,6 @@ class TopLevelId final : public nlohmann::json_sax<json> {
   bool next_is_id_ = false;
 };
 
-// The arguments of one request: typed field access that names the field in every error.
-class Args {
- public:
-  explicit Args(const json& object) : object_(object) {}
-
-  // Every field must be one the operation knows ("id" and "op" always are).
-  Status only(std::initializer_list<std::string_view> known) const {
-    for (const auto& [name, value] : object_.items()) {
-      if (name == "id" || name == "op") continue;
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        return invalid_argument("unknown field \"" + name + "\"");
-      }
-    }
-    return Status::ok();
-  }
-
-  const json* find(std::string_view name) const {
-    auto it = object_.find(name);
-    return it == object_.end() ? nullptr : &*it;
-  }
-
-  Result<std::string> string(std::string_view name, bool required = true) const {
-    const json* value = find(name);
-    if (value == nullptr) {
-      if (required) return missing(name);
-      return std::string();
-    }
-    if (!value->is_string()) return wrong_type(name, "a string");
-    return value->get<std::string>();
-  }
-
-  Result<std::uint64_t> unsigned_integer(std::string_view name, bool required = true) const {
-    const json* value = find(name);
-    if (value == nullptr) {
-      if (required) return missing(name);
-      return std::uint64_t{0};
-    }
-    if (value->is_number_unsigned()) return value->get<std::uint64_t>();
-    if (value->is_number_integer() && value->get<std::int64_t>() >= 0) {
-      return static_cast<std::uint64_t>(value->get<std::int64_t>());
-    }
-    return wrong_type(name, "a non-negative integer");
-  }
-
-  Result<bool> boolean(std::string_view name) const {
-    const json* value = find(name);
-    if (value == nullptr) return false;
-    if (!value->is_boolean()) return wrong_type(name, "true or false");
-    return value->get<bool>();
-  }
-
-  const json& required_value(std::string_view name, Status& status) const {
-    static const json kNull;
-    const json* value = find(name);
-    if (value == nullptr) {
-      status = missing(name);
-      return kNull;
-    }
-    return *value;
-  }
-
- private:
-  static Status missing(std::string_view name) {
-    return invalid_argument("missing field \"" + std::string(name) + "\"");
-  }
-  static Status wrong_type(std::string_view name, std::string_view expected) {
-    return invalid_argument("field \"" + std::string(name) + "\" must be " + std::string(expected));
-  }
-
-  const json& object_;
-};
-
-// Unwraps a Result into `out`, returning its status (for the chains of fields below).
-template <typename T>
-Status take(Result<T> result, T& out) {
-  if (!result.is_ok()) return result.status();
-  out = std::move(*result);
-  return Status::ok();
-}
-
-Result<replication::RequestId> request_id_of(const Args& args) {
-  replication::RequestId id;
-  const json* value = args.find("request_id");
-  if (value == nullptr) return id;
-  if (!value->is_object()) return invalid_argument("field \"request_id\" must be an object");
-  Args fields(*value);
-  Status status = fields.only({"client", "seq", "acked_below"});
-  if (status.is_ok()) status = take(fields.unsigned_integer("client"), id.client);
-  if (status.is_ok()) status = take(fields.unsigned_integer("seq"), id.seq);
-  if (status.is_ok()) status = take(fields.unsigned_integer("acked_below", false), id.acked_below);
-  if (status.is_ok()) status = replication::validate_request_id(id);
-  if (!status.is_ok()) return Status(status.code(), "request_id: " + status.message());
-  return id;
-}
-
 // A write with its namespace and key read; `more` reads the rest of the operation.
 template <typename Build>
 Result<Call> write_call(const Args& args, std::initializer_list<std::string_view> fields,
@@ -255,16 +163,6 @@ Result<Call> merge_call(const Args& args, const replication::Limits& limits) {
                       return replication::WriteOp(replication::MergeOp{
                           .ns = std::move(ns), .key = std::move(key), .delta = *delta});
                     });
-}
-
-Result<node::Consistency> consistency_of(const Args& args) {
-  Result<std::string> name = args.string("consistency", false);
-  if (!name.is_ok()) return name.status();
-  if (name->empty() || *name == "linearizable") return node::Consistency::kLinearizable;
-  if (*name == "lease") return node::Consistency::kLease;
-  if (*name == "local") return node::Consistency::kLocal;
-  return invalid_argument("consistency must be linearizable, lease or local, not \"" + *name +
-                          "\"");
 }
 
 Result<Call> get_call(const Args& args) {
@@ -392,6 +290,13 @@ constexpr Operation kOperations[] = {
      [](const Args& a, const replication::Limits&) { return transfer_call(a); }},
     {"cluster.snapshot",
      [](const Args& a, const replication::Limits&) { return no_argument_call(a, SnapshotCall{}); }},
+    {"collection.create", collection_create_call},
+    {"collection.drop", collection_drop_call},
+    {"collection.list", collection_list_call},
+    {"memory.put", memory_put_call},
+    {"memory.get", memory_get_call},
+    {"memory.delete", memory_delete_call},
+    {"memory.search", memory_search_call},
 };
 
 const Operation* find_operation(std::string_view name) {
@@ -510,10 +415,30 @@ std::string encode_closed(std::uint64_t watch, const Status& why) {
   return frame.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-json write_result(const node::WriteReply& reply) { return {{"index", reply.index}}; }
+json write_result(const node::WriteReply& reply, std::string_view memory_id) {
+  json result = {{"index", reply.index}};
+  if (!memory_id.empty()) result["id"] = memory_id;
+  return result;
+}
 
 json read_result(node::ReadRequest::Kind kind, const node::ReadReply& reply) {
-  if (kind == node::ReadRequest::Kind::kGet) {
+  using Kind = node::ReadRequest::Kind;
+  if (kind == Kind::kCollections) {
+    json collections = json::array();
+    for (const auto& c : reply.collections) collections.push_back(api::collection_json(c));
+    return {{"collections", std::move(collections)}, {"index", reply.index}};
+  }
+  if (kind == Kind::kMemoryGet) {
+    return {{"exists", reply.memory.has_value()},
+            {"memory", reply.memory ? api::memory_json(*reply.memory) : json(nullptr)},
+            {"index", reply.index}};
+  }
+  if (kind == Kind::kSearch) {
+    json hits = json::array();
+    for (const auto& hit : reply.hits) hits.push_back(api::hit_json(hit));
+    return {{"hits", std::move(hits)}, {"index", reply.index}};
+  }
+  if (kind == Kind::kGet) {
     return {{"exists", reply.document.exists},
             {"value", reply.document.value},
             {"types", reply.document.types},

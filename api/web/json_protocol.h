@@ -86,7 +86,8 @@ std::string encode_overflow(std::uint64_t watch, std::uint64_t resume_from,
 std::string encode_closed(std::uint64_t watch, const Status& why);
 
 // Results of the operations.
-nlohmann::json write_result(const node::WriteReply& reply);  // {"index": N}
+// {"index": N}, and "id" for memory.put.
+nlohmann::json write_result(const node::WriteReply& reply, std::string_view memory_id = {});
 nlohmann::json read_result(node::ReadRequest::Kind kind, const node::ReadReply& reply);
 nlohmann::json status_result(const node::NodeStatus& status);
 
