@@ -99,6 +99,58 @@ struct WatchEvent {
   bool resync_end = false;
 };
 
+// ---- Vector memories ----
+
+struct CollectionEntry {
+  std::string name;
+  std::uint32_t dim = 0;
+  std::string metric;  // "cosine", "l2", "ip"
+  std::uint64_t count = 0;
+};
+
+struct MemoryInput {
+  std::string id;  // empty: the client picks one (returned by put_memory)
+  std::vector<float> vector;
+  std::string text;
+  std::string metadata;           // JSON object text of scalars, or empty
+  std::uint32_t ttl_seconds = 0;  // 0: never expires
+};
+
+struct PutResult {
+  std::string id;
+  std::uint64_t index = 0;
+};
+
+struct MemoryResult {
+  bool exists = false;
+  std::string id;
+  std::vector<float> vector;
+  std::string text;
+  std::string metadata;  // JSON object text, or empty
+  std::uint64_t expires_at_ms = 0;
+  std::uint64_t index = 0;
+};
+
+struct SearchQuery {
+  std::vector<float> vector;
+  std::uint32_t k = 10;
+  std::string filter;    // JSON object text {field: scalar, ...}, or empty
+  std::uint32_t ef = 0;  // 0: the collection's default
+  Consistency consistency = Consistency::kLinearizable;
+};
+
+struct SearchHit {
+  std::string id;
+  float score = 0;  // cosine similarity / dot product (higher closer) or L2 distance (lower)
+  std::string text;
+  std::string metadata;
+};
+
+struct SearchResult {
+  std::vector<SearchHit> hits;  // closest first
+  std::uint64_t index = 0;
+};
+
 class ClientCore;  // api/client/client_impl.h
 
 class Client {
@@ -136,6 +188,18 @@ class Client {
   Status transfer_leader(std::uint64_t id);
   Result<std::uint64_t> snapshot();  // the index of the snapshot taken
 
+  // Vector memories (client_vectors.cc). metric: "cosine", "l2" or "ip".
+  Result<std::uint64_t> create_collection(const std::string& name, std::uint32_t dim,
+                                          const std::string& metric);
+  Result<std::uint64_t> drop_collection(const std::string& name);
+  Result<std::vector<CollectionEntry>> list_collections(
+      Consistency consistency = Consistency::kLinearizable);
+  Result<PutResult> put_memory(const std::string& collection, const MemoryInput& memory);
+  Result<MemoryResult> get_memory(const std::string& collection, const std::string& id,
+                                  Consistency consistency = Consistency::kLinearizable);
+  Result<std::uint64_t> delete_memory(const std::string& collection, const std::string& id);
+  Result<SearchResult> search(const std::string& collection, const SearchQuery& query);
+
   // The endpoint the client currently talks to (or connects to next).
   const std::string& endpoint() const;
   // This client's nonzero RequestId.client, random per Client.
@@ -156,6 +220,10 @@ class Client {
                                              const std::string& after, std::uint32_t limit,
                                              Consistency consistency);
   kj::Promise<Result<StatusResult>> status_async();
+  kj::Promise<Result<PutResult>> put_memory_async(const std::string& collection,
+                                                  const MemoryInput& memory);
+  kj::Promise<Result<SearchResult>> search_async(const std::string& collection,
+                                                 const SearchQuery& query);
 
   // The client's event loop, for waiting on the *_async promises and for timers.
   kj::WaitScope& wait_scope();

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "api/client/endpoints.h"
@@ -26,6 +27,10 @@ constexpr std::array kOptions = {
     OptionSpec{"from", true},       OptionSpec{"clients", true},  OptionSpec{"ops", true},
     OptionSpec{"value-size", true}, OptionSpec{"op", true},       OptionSpec{"seconds", true},
     OptionSpec{"warmup", true},     OptionSpec{"keys", true},     OptionSpec{"ns", true},
+    OptionSpec{"dim", true},        OptionSpec{"metric", true},   OptionSpec{"vector", true},
+    OptionSpec{"id", true},         OptionSpec{"text", true},     OptionSpec{"metadata", true},
+    OptionSpec{"ttl", true},        OptionSpec{"k", true},        OptionSpec{"filter", true},
+    OptionSpec{"ef", true},
 };
 
 constexpr std::array kGlobalOptions = {std::string_view("endpoint"), std::string_view("json"),
@@ -63,6 +68,22 @@ const std::vector<VerbSpec>& verb_specs() {
        "[--clients N] [--ops M] [--value-size B] [--op counter|register|set] [--seconds S] "
        "[--warmup S] [--keys K] [--ns NS]",
        {"clients", "ops", "value-size", "op", "seconds", "warmup", "keys", "ns"}},
+      {"collection create",
+       Verb::kCollectionCreate,
+       "NAME --dim N [--metric cosine|l2|ip]",
+       {"dim", "metric"}},
+      {"collection list", Verb::kCollectionList, "[--consistency C]", {"consistency"}},
+      {"collection drop", Verb::kCollectionDrop, "NAME", {}},
+      {"memory put",
+       Verb::kMemoryPut,
+       "COLLECTION --vector JSON|@FILE|- [--id ID] [--text T] [--metadata JSON] [--ttl SECONDS]",
+       {"vector", "id", "text", "metadata", "ttl"}},
+      {"memory get", Verb::kMemoryGet, "COLLECTION ID [--consistency C]", {"consistency"}},
+      {"memory delete", Verb::kMemoryDelete, "COLLECTION ID", {}},
+      {"memory search",
+       Verb::kMemorySearch,
+       "COLLECTION --vector JSON|@FILE|- [--k N] [--filter JSON] [--ef N] [--consistency C]",
+       {"vector", "k", "filter", "ef", "consistency"}},
   };
   return kSpecs;
 }
@@ -252,6 +273,55 @@ Status parse_bench(const Words& words, BenchArgs& bench) {
   return Status::ok();
 }
 
+Result<std::uint32_t> parse_u32_option(const Words& words, const std::string& name,
+                                       std::uint32_t fallback) {
+  auto it = words.options.find(name);
+  if (it == words.options.end()) return fallback;
+  return parse_integer<std::uint32_t>(it->second, "--" + name);
+}
+
+// The collection and memory verbs. Values are checked by the cluster (the operation table);
+// only their syntax is checked here.
+Status parse_vector_verb(const VerbSpec& spec, const Words& words,
+                         const std::vector<std::string>& operands, Invocation& invocation) {
+  VectorArgs& v = invocation.vec;
+  const Verb verb = spec.verb;
+  const std::size_t wanted = verb == Verb::kCollectionList                             ? 0
+                             : verb == Verb::kMemoryGet || verb == Verb::kMemoryDelete ? 2
+                                                                                       : 1;
+  if (operands.size() != wanted) return verb_usage(spec);
+  if (wanted >= 1) v.collection = operands[0];
+  if (wanted == 2) v.id = operands[1];
+  auto text_option = [&](const std::string& name, std::string& out) {
+    if (auto it = words.options.find(name); it != words.options.end()) out = it->second;
+  };
+  text_option("metric", v.metric);
+  text_option("vector", v.vector_source);
+  text_option("id", v.id);
+  text_option("text", v.text);
+  text_option("metadata", v.metadata);
+  text_option("filter", v.filter);
+  for (auto [name, field, fallback] :
+       {std::tuple<const char*, std::uint32_t*, std::uint32_t>{"dim", &v.dim, 0},
+        {"ttl", &v.ttl_seconds, 0},
+        {"k", &v.k, 10},
+        {"ef", &v.ef, 0}}) {
+    Result<std::uint32_t> value = parse_u32_option(words, name, fallback);
+    if (!value.is_ok()) return value.status();
+    *field = *value;
+  }
+  if (auto it = words.options.find("consistency"); it != words.options.end()) {
+    Result<client::Consistency> consistency = parse_consistency(it->second);
+    if (!consistency.is_ok()) return consistency.status();
+    invocation.consistency = *consistency;
+  }
+  if (verb == Verb::kCollectionCreate && v.dim == 0) return usage_error("--dim N is required");
+  if ((verb == Verb::kMemoryPut || verb == Verb::kMemorySearch) && v.vector_source.empty()) {
+    return usage_error("--vector is required (a JSON array, @FILE, or - for stdin)");
+  }
+  return Status::ok();
+}
+
 // The verb's operands (positionals after the verb words) and options.
 Status parse_operands(const VerbSpec& spec, const Words& words,
                       const std::vector<std::string>& operands, Invocation& invocation) {
@@ -303,6 +373,14 @@ Status parse_operands(const VerbSpec& spec, const Words& words,
     case Verb::kBench:
       NPX_RETURN_IF_ERROR(need(0));
       return parse_bench(words, invocation.bench);
+    case Verb::kCollectionCreate:
+    case Verb::kCollectionList:
+    case Verb::kCollectionDrop:
+    case Verb::kMemoryPut:
+    case Verb::kMemoryGet:
+    case Verb::kMemoryDelete:
+    case Verb::kMemorySearch:
+      return parse_vector_verb(spec, words, operands, invocation);
   }
   invocation.ns = operands[0];
   if (operands.size() >= 2) invocation.key = operands[1];
@@ -376,7 +454,8 @@ Result<Invocation> parse_args(const std::vector<std::string>& args,
   if (spec == nullptr) {
     std::string name = words->positionals[0];
     if (words->positionals.size() >= 2 &&
-        (name == "members" || name == "counter" || name == "register" || name == "set")) {
+        (name == "members" || name == "counter" || name == "register" || name == "set" ||
+         name == "collection" || name == "memory")) {
       name += " " + words->positionals[1];
     }
     return usage_error("unknown verb '" + name + "' (try --help)");

@@ -42,6 +42,28 @@ enum class Verb {
   kList,
   kWatch,
   kBench,
+  kCollectionCreate,
+  kCollectionList,
+  kCollectionDrop,
+  kMemoryPut,
+  kMemoryGet,
+  kMemoryDelete,
+  kMemorySearch,
+};
+
+// The arguments of the collection and memory verbs.
+struct VectorArgs {
+  std::string collection;  // the collection (create/drop: its name)
+  std::string id;          // memory get/delete/put
+  std::uint32_t dim = 0;   // collection create
+  std::string metric = "cosine";
+  std::string vector_source;  // --vector: JSON array, @FILE or - (stdin); read by the verb
+  std::string text;
+  std::string metadata;  // JSON object text
+  std::uint32_t ttl_seconds = 0;
+  std::uint32_t k = 10;
+  std::string filter;  // JSON object text
+  std::uint32_t ef = 0;
 };
 
 struct BenchArgs {
@@ -78,6 +100,7 @@ struct Invocation {
   std::uint32_t limit = 100;     // list
   std::uint64_t from_index = 0;  // watch
   BenchArgs bench;
+  VectorArgs vec;
 };
 
 // Parses argv[1..]. `env_endpoint`: the value of NEUROPLEX_ENDPOINT, if set.

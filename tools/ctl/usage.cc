@@ -25,6 +25,18 @@ Data (NS is a namespace such as swarm-1/agent-7, KEY a key in it):
   list NS [--prefix P] [--limit N] [--after KEY] [--consistency C]
   watch NS [--prefix P] [--from INDEX]    one line per change until Ctrl-C
 
+Vector memories (vectors: a JSON array, @FILE holding one, or - to read one from stdin):
+  collection create NAME --dim N [--metric cosine|l2|ip]   (default metric cosine)
+  collection list [--consistency C]
+  collection drop NAME                    the collection and every memory in it
+  memory put COLLECTION --vector V [--id ID] [--text T] [--metadata JSON] [--ttl SECONDS]
+                                          prints the memory's id (chosen here when not given)
+  memory get COLLECTION ID [--consistency C]
+  memory delete COLLECTION ID
+  memory search COLLECTION --vector V [--k N] [--filter JSON] [--ef N] [--consistency C]
+                                          the k closest (default 10) whose metadata equal every
+                                          field of --filter '{"kind":"note"}'
+
 Load:
   bench [--clients N] [--ops M] [--value-size B] [--op counter|register|set] [--seconds S]
         [--warmup S] [--keys K] [--ns NS]  closed-loop load; --seconds runs for a time instead

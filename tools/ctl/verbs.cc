@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <iostream>
 #include <memory>
 #include <utility>
 
 #include "api/op_json.h"
 #include "tools/ctl/output.h"
+#include "tools/ctl/vector_verbs.h"
 #include "tools/loadgen/loadgen.h"
 
 namespace neuroplex::ctl {
@@ -114,8 +116,7 @@ int run_client_verb(client::Client& client, const Invocation& invocation,
     }
     case Verb::kWatch:
       return run_watch(client, invocation, out, err);
-    case Verb::kHelp:
-    case Verb::kBench:
+    default:  // help and bench run without a client; the vector verbs in vector_verbs.cc
       break;
   }
   return fail(err, internal_error("verb without a client action"));
@@ -151,6 +152,15 @@ int run_invocation(const Invocation& invocation, std::ostream& out, std::ostream
   }
   if (invocation.verb == Verb::kBench) return run_bench(invocation, out, err);
 
+  std::vector<float> vector;
+  if (!invocation.vec.vector_source.empty()) {
+    Result<std::vector<float>> read = read_vector(invocation.vec.vector_source, std::cin);
+    if (!read.is_ok()) {
+      err << format_usage_error(read.status());
+      return kExitUsage;
+    }
+    vector = std::move(read).value();
+  }
   std::vector<crdt::Mutation> mutations;
   if (is_update(invocation.verb)) {
     Result<std::vector<crdt::Mutation>> parsed = mutations_for(invocation);
@@ -166,6 +176,8 @@ int run_invocation(const Invocation& invocation, std::ostream& out, std::ostream
   options.deadline = invocation.timeout;
   Result<std::unique_ptr<client::Client>> client = client::Client::connect(std::move(options));
   if (!client.is_ok()) return fail(err, client.status());
+  if (is_vector_verb(invocation.verb))
+    return run_vector_verb(**client, invocation, vector, out, err);
   return run_client_verb(**client, invocation, mutations, out, err);
 }
 
