@@ -74,6 +74,7 @@ void Core::stop() {
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
   search_pool_.reset();  // searches in flight finish; what they post back is ignored now
+  save_vector_indexes();
   // The log thread may still complete writes; its callbacks only post (now ignored).
   if (log_) log_.reset();
 }
@@ -118,6 +119,20 @@ void Core::run() {
   }
   watches_.close_all(unavailable("the node is shutting down"));
   metrics_.watch_subscribers.set(0);
+}
+
+// At a clean stop the vector indexes are saved beside the store, so the next start loads them
+// as they are instead of catching up from an older snapshot's (or rebuilding). Best effort: a
+// failure only costs that catch-up.
+void Core::save_vector_indexes() {
+  if (machine_ == nullptr || store_ == nullptr || state_path_.empty()) return;
+  if (machine_->vectors().collections().empty()) return;
+  Status status = store_->sync_wal();  // the files must not be ahead of the durable store
+  if (status.is_ok()) status = machine_->save_vector_indexes(state_path_);
+  if (!status.is_ok()) {
+    std::fprintf(stderr, "neuroplexd: saving the vector indexes at stop failed: %s\n",
+                 status.to_string().c_str());
+  }
 }
 
 void Core::turn() {

@@ -167,6 +167,7 @@ class Core {
   void run();
   void turn();
   [[noreturn]] void fatal(const std::string& why);
+  void save_vector_indexes();
 
   // core_open.cc — recovery
   Status open_storage();
@@ -256,6 +257,7 @@ class Core {
   // Core-thread state.
   std::unique_ptr<wal::Log> log_;
   std::unique_ptr<storage::RocksKvStore> store_;
+  std::string state_path_;  // store_'s directory; the vector index files live there too
   std::unique_ptr<replication::StateMachine> machine_;  // null until the cluster id is known
   std::unique_ptr<raft::Raft> raft_;
   std::vector<QueuedWrite> queued_writes_;

@@ -59,6 +59,7 @@ Status Core::open_storage() {
       storage::RocksKvStore::open(state_dir->path);
   if (!store.is_ok()) return store.status();
   store_ = std::move(*store);
+  state_path_ = state_dir->path;
   if (cluster_id_ != 0) {
     NPX_RETURN_IF_ERROR(open_state_machine());
     watches_.reset(machine_->applied_index(), document_reader(), key_lister());
@@ -86,7 +87,7 @@ Status Core::open_state_machine() {
   replication::StateMachineOptions state = options_.state;
   state.replica_id = cluster_id_.load();
   Result<std::unique_ptr<replication::StateMachine>> machine =
-      replication::StateMachine::open(*store_, state);
+      replication::StateMachine::open(*store_, state, state_path_);
   if (!machine.is_ok()) return machine.status();
   machine_ = std::move(*machine);
   return Status::ok();

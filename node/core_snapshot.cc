@@ -50,7 +50,12 @@ void Core::maybe_take_snapshot(bool forced) {
     if (meta.index == applied) {
       const std::string dir = dir_.snapshots() + "/" + snapshot_name(meta);
       (void)remove_tree(dir + ".tmp");
-      Result<snapshot::Manifest> made = snapshot::create_snapshot(*store_, meta, dir);
+      // The vector indexes as of meta.index go in beside the checkpoint: a node that installs
+      // the snapshot (or restarts from it) loads them instead of rebuilding.
+      Result<snapshot::Manifest> made =
+          snapshot::create_snapshot(*store_, meta, dir, [this](const std::string& tmp) {
+            return machine_->save_vector_indexes(tmp);
+          });
       if (!made.is_ok())
         fatal("taking snapshot " + snapshot_name(meta) + " failed: " + made.status().to_string());
       const std::string previous = snapshot_dir_;
@@ -99,6 +104,7 @@ bool Core::install_snapshot(const raft::SnapshotMeta& meta) {
       storage::RocksKvStore::open(installed->path);
   if (!store.is_ok()) fatal("opening the installed snapshot failed: " + store.status().to_string());
   store_ = std::move(*store);
+  state_path_ = installed->path;
   Status opened = open_state_machine();
   if (!opened.is_ok()) fatal("opening the installed snapshot failed: " + opened.to_string());
   if (machine_->applied_index() != meta.index) {

@@ -232,7 +232,8 @@ Result<std::optional<std::uint64_t>> read_meta_u64(const storage::KvStore& store
 }  // namespace
 
 Result<std::unique_ptr<StateMachine>> StateMachine::open(storage::KvStore& store,
-                                                         const StateMachineOptions& options) {
+                                                         const StateMachineOptions& options,
+                                                         const std::string& index_dir) {
   Result<std::optional<std::uint64_t>> replica = read_meta_u64(store, kMetaReplicaId);
   Result<std::optional<std::uint64_t>> applied = read_meta_u64(store, kMetaAppliedIndex);
   Result<std::optional<std::uint64_t>> clock = read_meta_u64(store, kMetaClock);
@@ -252,7 +253,8 @@ Result<std::unique_ptr<StateMachine>> StateMachine::open(storage::KvStore& store
     batch.put(Column::kMeta, kMetaReplicaId, encode_u64(options.replica_id));
     NPX_RETURN_IF_ERROR(store.write(batch));
   }
-  Result<std::unique_ptr<VectorState>> vectors = VectorState::open(store);
+  Result<std::unique_ptr<VectorState>> vectors =
+      VectorState::open(store, applied->value_or(0), index_dir);
   if (!vectors.is_ok()) return vectors.status();
   return std::unique_ptr<StateMachine>(new StateMachine(
       store, options, applied->value_or(0), clock->value_or(0), std::move(vectors).value()));
@@ -283,7 +285,7 @@ Result<ApplyResult> StateMachine::apply(std::uint64_t index, const Batch& batch)
   crdt::HybridClock clock = clock_;  // committed only with the write
   EntryApplier applier(store_, cache_, options_.limits, options_.replica_id, clock,
                        batch.timestamp_ms);
-  VectorApplier vectors(*vectors_, options_.limits, batch.timestamp_ms);
+  VectorApplier vectors(*vectors_, options_.limits, index, batch.timestamp_ms);
   ApplyResult result;
   result.results.reserve(batch.operations.size());
   result.indexes.reserve(batch.operations.size());

@@ -60,9 +60,16 @@ struct ApplyResult {
 
 class StateMachine {
  public:
-  // Loads the applied index and clock from `store`, which must outlive the state machine.
+  // Loads the applied index and clock from `store`, which must outlive the state machine, and
+  // the vector indexes from their files in `index_dir` ("" = none; see VectorState::open).
   static Result<std::unique_ptr<StateMachine>> open(storage::KvStore& store,
-                                                    const StateMachineOptions& options);
+                                                    const StateMachineOptions& options,
+                                                    const std::string& index_dir = "");
+  // Saves the vector indexes into `dir` as of applied_index(). The store must be durable
+  // through applied_index() first (a snapshot's checkpoint, or a synced WAL at shutdown).
+  Status save_vector_indexes(const std::string& dir) const {
+    return vectors_->save(dir, applied_index_);
+  }
 
   // Applies entry `index`, which must be applied_index() + 1. `batch.request_ids` must be empty
   // or one per operation. A non-OK Status means the store could not be read or written: the node

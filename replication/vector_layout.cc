@@ -77,6 +77,7 @@ std::string encode_memory(const MemoryRecord& r) {
   std::string out;
   out.reserve(1 + 8 + 4 + r.vector.size() * 4 + 4 + r.text.size() + r.metadata.size());
   out.push_back(static_cast<char>(kFormat));
+  put_le(out, r.put_index);
   put_le(out, r.deadline_ms);
   put_le(out, static_cast<std::uint32_t>(r.vector.size()));
   out.append(reinterpret_cast<const char*>(r.vector.data()), r.vector.size() * sizeof(float));
@@ -93,8 +94,8 @@ Result<MemoryRecord> decode_memory(std::string_view in) {
   std::uint32_t text_size = 0;
   std::string_view floats;
   std::string_view text;
-  if (!take_le(in, format) || format != kFormat || !take_le(in, r.deadline_ms) ||
-      !take_le(in, dim) || !take_bytes(in, std::size_t{dim} * sizeof(float), floats) ||
+  if (!take_le(in, format) || format != kFormat || !take_le(in, r.put_index) ||
+      !take_le(in, r.deadline_ms) || !take_le(in, dim) || !take_bytes(in, std::size_t{dim} * sizeof(float), floats) ||
       !take_le(in, text_size) || !take_bytes(in, text_size, text)) {
     return corrupt("memory");
   }
@@ -107,11 +108,26 @@ Result<MemoryRecord> decode_memory(std::string_view in) {
 
 Result<std::uint64_t> memory_deadline(std::string_view in) {
   std::uint8_t format = 0;
+  std::uint64_t put_index = 0;
   std::uint64_t deadline = 0;
-  if (!take_le(in, format) || format != kFormat || !take_le(in, deadline)) {
+  if (!take_le(in, format) || format != kFormat || !take_le(in, put_index) ||
+      !take_le(in, deadline)) {
     return corrupt("memory");
   }
   return deadline;
+}
+
+}  // namespace neuroplex::replication
+
+namespace neuroplex::replication {
+
+Result<std::uint64_t> memory_put_index(std::string_view in) {
+  std::uint8_t format = 0;
+  std::uint64_t put_index = 0;
+  if (!take_le(in, format) || format != kFormat || !take_le(in, put_index)) {
+    return internal_error("corrupt memory record in the vec column family");
+  }
+  return put_index;
 }
 
 }  // namespace neuroplex::replication

@@ -3,8 +3,9 @@
 //
 //   vec   "c/" name              -> collection: [format u8 = 1][gen u64][dim u32][metric u8]
 //                                   [m u32][ef_construction u32]
-//   vec   "m/" gen id            -> memory: [format u8 = 1][deadline_ms u64, 0 = none][dim u32]
-//                                   [dim float32][text length u32][text][metadata]
+//   vec   "m/" gen id            -> memory: [format u8 = 1][put_index u64][deadline_ms u64,
+//                                   0 = none][dim u32][dim float32][text length u32][text]
+//                                   [metadata]; put_index is the entry that wrote it
 //   ttl   deadline_ms gen id     -> "": the expiry index, soonest first
 //   meta  "vec/next_gen"         -> u64: the gen the next created collection gets
 //         "vec/now"              -> u64: the replicated clock expiry is judged by (the largest
@@ -38,6 +39,7 @@ struct CollectionRecord {
 };
 
 struct MemoryRecord {
+  std::uint64_t put_index = 0;    // the log entry that wrote it (index files catch up from it)
   std::uint64_t deadline_ms = 0;  // 0: never expires
   std::vector<float> vector;
   std::string text;
@@ -57,7 +59,8 @@ std::string encode_collection(const CollectionRecord& record);
 Result<CollectionRecord> decode_collection(std::string_view bytes);
 std::string encode_memory(const MemoryRecord& record);
 Result<MemoryRecord> decode_memory(std::string_view bytes);
-// Only the deadline (cheap: no vector copy).
+// Only the deadline, or only the put index (cheap: no vector copy).
 Result<std::uint64_t> memory_deadline(std::string_view bytes);
+Result<std::uint64_t> memory_put_index(std::string_view bytes);
 
 }  // namespace neuroplex::replication

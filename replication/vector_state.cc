@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <set>
 #include <tuple>
+#include <unordered_set>
 
 #include "replication/metadata.h"
 #include "replication/state_layout.h"
@@ -25,6 +29,32 @@ Result<std::shared_ptr<vec::HnswIndex>> new_index(const CollectionRecord& record
   return std::shared_ptr<vec::HnswIndex>(std::move(index).value());
 }
 
+constexpr std::string_view kIndexFilePrefix = "hnsw-";
+constexpr std::string_view kIndexFileSuffix = ".idx";
+
+std::string index_file_name(std::uint64_t gen, std::uint64_t applied) {
+  return std::string(kIndexFilePrefix) + std::to_string(gen) + "-" + std::to_string(applied) +
+         std::string(kIndexFileSuffix);
+}
+
+// "hnsw-<gen>-<applied>.idx" files in `dir` (anything else is ignored).
+std::vector<IndexFile> list_index_files(const std::string& dir) {
+  std::vector<IndexFile> files;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(kIndexFilePrefix) || !name.ends_with(kIndexFileSuffix)) continue;
+    const std::string middle = name.substr(
+        kIndexFilePrefix.size(), name.size() - kIndexFilePrefix.size() - kIndexFileSuffix.size());
+    unsigned long long gen = 0, applied = 0;
+    char tail = 0;
+    if (std::sscanf(middle.c_str(), "%llu-%llu%c", &gen, &applied, &tail) == 2) {
+      files.push_back({name, gen, applied});
+    }
+  }
+  return files;
+}
+
 Result<std::uint64_t> meta_u64(const storage::KvStore& store, std::string_view name,
                                std::uint64_t absent) {
   Result<std::optional<std::string>> bytes = store.get(Column::kMeta, name);
@@ -41,7 +71,9 @@ bool zero_norm(const std::vector<float>& v) {
 
 vec::Terms memory_terms(const MemoryRecord& record) { return metadata_terms(record.metadata); }
 
-Result<std::unique_ptr<VectorState>> VectorState::open(const storage::KvStore& store) {
+Result<std::unique_ptr<VectorState>> VectorState::open(const storage::KvStore& store,
+                                                       std::uint64_t applied_index,
+                                                       const std::string& index_dir) {
   std::unique_ptr<VectorState> state(new VectorState(store));
   Result<std::uint64_t> next_gen = meta_u64(store, kMetaNextGen, 1);
   Result<std::uint64_t> now = meta_u64(store, kMetaVectorNow, 0);
@@ -62,27 +94,113 @@ Result<std::unique_ptr<VectorState>> VectorState::open(const storage::KvStore& s
                                    return true;
                                  }));
   NPX_RETURN_IF_ERROR(bad);
+  const std::vector<IndexFile> files = index_dir.empty() ? std::vector<IndexFile>{}
+                                                         : list_index_files(index_dir);
   for (auto& [name, record] : found) {
-    Result<std::shared_ptr<vec::HnswIndex>> index = new_index(record);
+    Result<std::shared_ptr<vec::HnswIndex>> index =
+        state->restore_index(record, applied_index, index_dir, files);
     if (!index.is_ok()) return index.status();
-    vec::HnswIndex& graph = **index;
-    NPX_RETURN_IF_ERROR(
-        store.scan(Column::kVec, memory_prefix(record.gen), memory_prefix(record.gen + 1),
-                   [&](std::string_view key, std::string_view value) {
-                     Result<MemoryRecord> memory = decode_memory(value);
-                     if (!memory.is_ok()) {
-                       bad = memory.status();
-                       return false;
-                     }
-                     std::string_view id = key.substr(memory_prefix(record.gen).size());
-                     bad = graph.add(id, memory->vector, memory_terms(*memory));
-                     return bad.is_ok();
-                   }));
-    NPX_RETURN_IF_ERROR(bad);
     state->collections_.emplace(name, Collection{name, record, std::move(index).value()});
   }
   NPX_RETURN_IF_ERROR(state->refresh_next_deadline());
   return state;
+}
+
+Result<std::shared_ptr<vec::HnswIndex>> VectorState::restore_index(
+    const CollectionRecord& record, std::uint64_t applied_index, const std::string& index_dir,
+    const std::vector<IndexFile>& files) {
+  // The newest file not ahead of the store (a store that lost its last writes to a power cut
+  // can be behind a file saved before the cut; such a file knows changes the rows do not).
+  const IndexFile* best = nullptr;
+  for (const IndexFile& file : files) {
+    if (file.gen == record.gen && file.applied <= applied_index &&
+        (best == nullptr || file.applied > best->applied)) {
+      best = &file;
+    }
+  }
+  if (best != nullptr) {
+    Result<std::unique_ptr<vec::HnswIndex>> loaded =
+        vec::HnswIndex::load(index_dir + "/" + best->name);
+    if (loaded.is_ok() && (*loaded)->options().dim == record.dim &&
+        (*loaded)->options().metric == record.metric) {
+      std::shared_ptr<vec::HnswIndex> index(std::move(loaded).value());
+      if (best->applied < applied_index) NPX_RETURN_IF_ERROR(catch_up(*index, record, best->applied));
+      ++report_.loaded;
+      if (best->applied < applied_index) ++report_.caught_up;
+      return index;
+    }
+    std::fprintf(stderr, "neuroplexd: vector index file %s unusable (%s); rebuilding from rows\n",
+                 best->name.c_str(),
+                 loaded.is_ok() ? "wrong shape" : loaded.status().to_string().c_str());
+  }
+  Result<std::shared_ptr<vec::HnswIndex>> index = new_index(record);
+  if (!index.is_ok()) return index.status();
+  NPX_RETURN_IF_ERROR(catch_up(**index, record, 0));
+  ++report_.rebuilt;
+  return index;
+}
+
+// Brings an index saved at entry `saved` up to the rows: memories written after it are (re)added
+// in the order they were written, and memories gone since are removed. An index saved at 0 (a
+// new one) gets every row.
+Status VectorState::catch_up(vec::HnswIndex& index, const CollectionRecord& record,
+                             std::uint64_t saved) {
+  struct Changed {
+    std::uint64_t put_index;
+    std::string id;
+    MemoryRecord memory;
+  };
+  std::vector<Changed> changed;
+  std::unordered_set<std::string> present;
+  Status bad;
+  const std::string prefix = memory_prefix(record.gen);
+  NPX_RETURN_IF_ERROR(store_.scan(
+      Column::kVec, prefix, memory_prefix(record.gen + 1),
+      [&](std::string_view key, std::string_view value) {
+        std::string id(key.substr(prefix.size()));
+        Result<std::uint64_t> put_index = memory_put_index(value);
+        if (!put_index.is_ok()) {
+          bad = put_index.status();
+          return false;
+        }
+        if (*put_index > saved) {
+          Result<MemoryRecord> memory = decode_memory(value);
+          if (!memory.is_ok()) {
+            bad = memory.status();
+            return false;
+          }
+          changed.push_back({*put_index, id, std::move(memory).value()});
+        }
+        if (saved != 0) present.insert(std::move(id));
+        return true;
+      }));
+  NPX_RETURN_IF_ERROR(bad);
+  if (saved != 0) {
+    for (const std::string& id : index.ids()) {
+      if (!present.contains(id)) index.remove(id);
+    }
+  }
+  std::sort(changed.begin(), changed.end(), [](const Changed& a, const Changed& b) {
+    return a.put_index != b.put_index ? a.put_index < b.put_index : a.id < b.id;
+  });
+  for (const Changed& c : changed) {
+    NPX_RETURN_IF_ERROR(index.add(c.id, c.memory.vector, memory_terms(c.memory)));
+  }
+  return Status::ok();
+}
+
+Status VectorState::save(const std::string& dir, std::uint64_t applied_index) const {
+  std::set<std::string> keep;
+  for (const auto& [name, c] : collections_) {
+    const std::string file = index_file_name(c.record.gen, applied_index);
+    NPX_RETURN_IF_ERROR(c.index->save(dir + "/" + file));
+    keep.insert(file);
+  }
+  // Older saves and dropped collections: their files only mislead a later open.
+  for (const IndexFile& file : list_index_files(dir)) {
+    if (!keep.contains(file.name)) std::remove((dir + "/" + file.name).c_str());
+  }
+  return Status::ok();
 }
 
 const Collection* VectorState::find(std::string_view name) const {
@@ -100,9 +218,11 @@ Status VectorState::refresh_next_deadline() {
   });
 }
 
-VectorApplier::VectorApplier(VectorState& state, const Limits& limits, std::uint64_t timestamp_ms)
+VectorApplier::VectorApplier(VectorState& state, const Limits& limits, std::uint64_t index,
+                             std::uint64_t timestamp_ms)
     : state_(state),
       limits_(limits),
+      index_(index),
       now_ms_(std::max(state.now_ms_, timestamp_ms)),
       next_gen_(state.next_gen_) {}
 
@@ -184,7 +304,7 @@ Status VectorApplier::put(const MemoryPutOp& op, Status& fatal) {
   }
   if (old->has_value()) erase_ttl(**old, c->gen, op.id);
   const std::uint64_t deadline = op.ttl_seconds ? now_ms_ + op.ttl_seconds * 1000ull : 0;
-  MemoryRecord record{deadline, op.vector, op.text, op.metadata};
+  MemoryRecord record{index_, deadline, op.vector, op.text, op.metadata};
   rows_.put(Column::kVec, memory_key(c->gen, op.id), encode_memory(record));
   if (deadline != 0) {
     rows_.put(Column::kTtl, ttl_key(deadline, c->gen, op.id), "");

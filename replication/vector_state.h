@@ -40,10 +40,33 @@ struct Collection {
   std::shared_ptr<vec::HnswIndex> index;
 };
 
+// An index file "hnsw-<gen>-<applied>.idx": collection `gen`'s index as of entry `applied`.
+struct IndexFile {
+  std::string name;
+  std::uint64_t gen = 0;
+  std::uint64_t applied = 0;
+};
+
+// How open() came by each collection's index.
+struct RestoreReport {
+  std::size_t loaded = 0;     // from an index file
+  std::size_t caught_up = 0;  // ... older than the store, then brought up to its rows
+  std::size_t rebuilt = 0;    // no usable file: built from the rows
+};
+
 class VectorState {
  public:
-  // Reads the collections and rebuilds each index from its rows, in key order.
-  static Result<std::unique_ptr<VectorState>> open(const storage::KvStore& store);
+  // Reads the collections; each index comes from its newest file in `index_dir` not ahead of
+  // `applied_index` (the store's), brought up to the rows when older (memories written since are
+  // re-added in write order, memories gone are removed), or is built from the rows when there is
+  // no usable file. `index_dir` "" means no files.
+  static Result<std::unique_ptr<VectorState>> open(const storage::KvStore& store,
+                                                   std::uint64_t applied_index,
+                                                   const std::string& index_dir);
+  // Writes every index to `dir` as of `applied_index` (which must be the store's applied index,
+  // durable) and removes older index files there.
+  Status save(const std::string& dir, std::uint64_t applied_index) const;
+  const RestoreReport& restore_report() const { return report_; }
 
   // nullptr when there is no collection `name`.
   const Collection* find(std::string_view name) const;
@@ -57,19 +80,27 @@ class VectorState {
   friend class VectorApplier;
   explicit VectorState(const storage::KvStore& store) : store_(store) {}
   Status refresh_next_deadline();
+  Result<std::shared_ptr<vec::HnswIndex>> restore_index(const CollectionRecord& record,
+                                                        std::uint64_t applied_index,
+                                                        const std::string& index_dir,
+                                                        const std::vector<IndexFile>& files);
+  Status catch_up(vec::HnswIndex& index, const CollectionRecord& record, std::uint64_t saved);
 
   const storage::KvStore& store_;
   std::map<std::string, Collection, std::less<>> collections_;
   std::uint64_t next_gen_ = 1;
   std::uint64_t now_ms_ = 0;
   std::optional<std::uint64_t> next_deadline_ms_;
+  RestoreReport report_;
 };
 
 // The vector operations of one entry: a working view over the store (so an entry that creates
 // a collection and then puts into it sees its own changes), staged rows, and staged index calls.
 class VectorApplier {
  public:
-  VectorApplier(VectorState& state, const Limits& limits, std::uint64_t timestamp_ms);
+  // `index`: the entry being applied (memories record it); `timestamp_ms`: its leader's clock.
+  VectorApplier(VectorState& state, const Limits& limits, std::uint64_t index,
+                std::uint64_t timestamp_ms);
 
   // The operation's Status; a store read failure goes to `fatal` instead.
   Status apply(const WriteOp& op, Status& fatal);
@@ -93,6 +124,7 @@ class VectorApplier {
 
   VectorState& state_;
   const Limits& limits_;
+  std::uint64_t index_;
   std::uint64_t now_ms_;
   bool refresh_soonest_ = false;  // the soonest ttl key was erased: find the next one
   std::optional<std::uint64_t> soonest_added_;

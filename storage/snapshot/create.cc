@@ -42,8 +42,9 @@ Result<std::vector<ManifestFile>> describe_files(const std::string& dir) {
 }
 
 Status build(storage::RocksKvStore& store, const raft::SnapshotMeta& meta, const std::string& tmp,
-             Manifest& manifest) {
+             const ExtraFiles& extra_files, Manifest& manifest) {
   NPX_RETURN_IF_ERROR(store.checkpoint(tmp));
+  if (extra_files) NPX_RETURN_IF_ERROR(extra_files(tmp));
   Result<std::vector<ManifestFile>> files = describe_files(tmp);
   if (!files.is_ok()) return files.status();
   manifest.meta = meta;
@@ -56,7 +57,7 @@ Status build(storage::RocksKvStore& store, const raft::SnapshotMeta& meta, const
 }  // namespace
 
 Result<Manifest> create_snapshot(storage::RocksKvStore& store, const raft::SnapshotMeta& meta,
-                                 const std::string& dir) {
+                                 const std::string& dir, const ExtraFiles& extra_files) {
   if (dir.empty()) return invalid_argument("snapshot directory is empty");
   Result<bool> exists = path_exists(dir);
   if (!exists.is_ok()) return exists.status();
@@ -64,7 +65,7 @@ Result<Manifest> create_snapshot(storage::RocksKvStore& store, const raft::Snaps
   std::string tmp = dir + ".tmp";
   NPX_RETURN_IF_ERROR(remove_tree(tmp));  // the leftover of a crashed attempt
   Manifest manifest;
-  Status built = build(store, meta, tmp, manifest);
+  Status built = build(store, meta, tmp, extra_files, manifest);
   if (built.is_ok()) built = rename_durably(tmp, dir);
   if (!built.is_ok()) {
     (void)remove_tree(tmp);  // best effort; the original error is the one to report

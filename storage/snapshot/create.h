@@ -15,6 +15,7 @@
 // Thread safety: the store's writer thread (see RocksKvStore::checkpoint).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "base/status.h"
@@ -24,8 +25,13 @@
 
 namespace neuroplex::snapshot {
 
+// Writes files of the caller's beside the checkpoint (the vector indexes), before the manifest
+// lists the directory: they travel and install with the snapshot. Names must pass
+// check_file_name and must not look like RocksDB's own (*.sst, *.log, MANIFEST-*, ...).
+using ExtraFiles = std::function<Status(const std::string& dir)>;
+
 // Returns the manifest written into `dir`.
 Result<Manifest> create_snapshot(storage::RocksKvStore& store, const raft::SnapshotMeta& meta,
-                                 const std::string& dir);
+                                 const std::string& dir, const ExtraFiles& extra_files = {});
 
 }  // namespace neuroplex::snapshot

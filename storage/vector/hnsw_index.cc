@@ -69,6 +69,14 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::create(const IndexOptions& options
 const IndexOptions& HnswIndex::options() const { return impl_->options; }
 std::size_t HnswIndex::size() const { return impl_->live.load(std::memory_order_relaxed); }
 
+std::vector<std::string> HnswIndex::ids() const {
+  std::lock_guard lock(impl_->writer_mutex);
+  std::vector<std::string> out;
+  out.reserve(impl_->ids.size());
+  for (const auto& [id, slot] : impl_->ids) out.push_back(id);
+  return out;
+}
+
 bool HnswIndex::contains(std::string_view id) const {
   std::lock_guard lock(impl_->writer_mutex);
   return impl_->ids.contains(std::string(id));

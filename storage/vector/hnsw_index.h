@@ -107,6 +107,8 @@ class HnswIndex {
   const IndexOptions& options() const;
   IndexStats stats() const;
   std::size_t size() const;  // live vectors
+  // Every live id, in no particular order.
+  std::vector<std::string> ids() const;
 
   struct Impl;  // internal to storage/vector/ (hnsw_graph.h)
 
