@@ -90,6 +90,14 @@ Status Core::open_state_machine() {
       replication::StateMachine::open(*store_, state, state_path_);
   if (!machine.is_ok()) return machine.status();
   machine_ = std::move(*machine);
+  const replication::RestoreReport& restored = machine_->vectors().restore_report();
+  if (restored.loaded + restored.rebuilt > 0) {
+    std::fprintf(stderr,
+                 "neuroplexd: vector indexes at index %llu: %zu loaded from files (%zu of them "
+                 "caught up from the rows), %zu rebuilt from the rows\n",
+                 static_cast<unsigned long long>(machine_->applied_index()), restored.loaded,
+                 restored.caught_up, restored.rebuilt);
+  }
   return Status::ok();
 }
 

@@ -52,10 +52,9 @@ void Core::maybe_take_snapshot(bool forced) {
       (void)remove_tree(dir + ".tmp");
       // The vector indexes as of meta.index go in beside the checkpoint: a node that installs
       // the snapshot (or restarts from it) loads them instead of rebuilding.
-      Result<snapshot::Manifest> made =
-          snapshot::create_snapshot(*store_, meta, dir, [this](const std::string& tmp) {
-            return machine_->save_vector_indexes(tmp);
-          });
+      Result<snapshot::Manifest> made = snapshot::create_snapshot(
+          *store_, meta, dir,
+          [this](const std::string& tmp) { return machine_->save_vector_indexes(tmp); });
       if (!made.is_ok())
         fatal("taking snapshot " + snapshot_name(meta) + " failed: " + made.status().to_string());
       const std::string previous = snapshot_dir_;

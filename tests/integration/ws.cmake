@@ -13,7 +13,9 @@ set(NEUROPLEX_WS_TESTS
   "ws_protocol_resume:ResumeTest:60"
   "ws_protocol_large_catch_up:LargeCatchUpTest:90"
   "ws_protocol_slow_consumer:SlowConsumerTest:90"
-  "ws_protocol_http:HttpTest:60")
+  "ws_protocol_http:HttpTest:60"
+  "ws_vector_ops:VectorOpsTest:60"
+  "ws_vector_cluster:VectorClusterTest:180")
 foreach(spec IN LISTS NEUROPLEX_WS_TESTS)
   string(REPLACE ":" ";" parts "${spec}")
   list(GET parts 0 name)

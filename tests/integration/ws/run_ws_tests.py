@@ -14,6 +14,7 @@ The tests live beside this script, grouped by subject:
   no_leader_and_http_test.py   NoLeaderTest, HttpTest: no leader; /healthz /readyz /metrics
   watch_and_resume_test.py     WatchTest, ResumeTest: event order, start_index, resume
   watch_flow_control_test.py   LargeCatchUpTest, SlowConsumerTest: catch-up, slow consumers
+  vector_test.py               VectorOpsTest, VectorClusterTest: vector memories
 and the harness they share in ws_test_support.py. Needs Debian's python3-websockets.
 """
 
@@ -28,6 +29,7 @@ from errors_test import ErrorsTest
 from no_leader_and_http_test import HttpTest, NoLeaderTest
 from ops_test import OpsTest
 from watch_and_resume_test import ResumeTest, WatchTest
+from vector_test import VectorClusterTest, VectorOpsTest
 from watch_flow_control_test import LargeCatchUpTest, SlowConsumerTest
 
 if __name__ == "__main__":

@@ -100,8 +100,9 @@ def rss_bytes(pid):
 class Cluster:
     """Real neuroplexd nodes 1..n on loopback; the web front on a port the kernel picks."""
 
-    def __init__(self, nodes=3, env=None):
+    def __init__(self, nodes=3, env=None, extra_args=()):
         self.env = env  # the nodes' environment (None: this process's)
+        self.extra_args = list(extra_args)  # more neuroplexd flags for every node
         self.root = tempfile.mkdtemp(prefix="ws-protocol-test-")
         self.program = os.path.join(self.root, PROGRAM_NAME)
         os.symlink(os.path.abspath(NEUROPLEXD), self.program)
@@ -132,6 +133,7 @@ class Cluster:
         data_dir = os.path.join(self.root, f"data{node}")
         args = [self.program, "--id", str(node), "--listen", f"127.0.0.1:{self.ports[node]}",
                 "--data-dir", data_dir, "--ws-listen", "127.0.0.1:0", "--peers", self.peers]
+        args += self.extra_args
         log_before = len(self.log(node))
         with open(self.log_path(node), "ab") as log:
             process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -362,6 +364,7 @@ class ClusterTest(unittest.TestCase):
     the nodes' logs when the test failed."""
     NODES = 1
     NODE_ENV = None  # extra environment variables for the nodes
+    NODE_ARGS = ()  # extra neuroplexd flags for the nodes
 
     def setUp(self):
         env = None
@@ -369,7 +372,7 @@ class ClusterTest(unittest.TestCase):
             env = dict(os.environ)
             for name, value in self.NODE_ENV.items():
                 env[name] = env[name] + ":" + value if env.get(name) else value
-        self.cluster = Cluster(self.NODES, env)
+        self.cluster = Cluster(self.NODES, env, self.NODE_ARGS)
         self.addCleanup(self._cleanup)
         self.cluster.start_all()
         self.cluster.wait_ready()
