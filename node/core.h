@@ -126,7 +126,8 @@ class Core {
   void start();
   void stop();
 
-  // ---- Thread-safe entry points. Callbacks run on the core thread. ----
+  // ---- Thread-safe entry points. Callbacks run on the core thread (a kSearch read's on a
+  // search thread: it must be safe to call from any thread). ----
   void write(replication::WriteOp op, replication::RequestId id, WriteCallback done);
   void read(ReadRequest request, Consistency consistency, ReadCallback done);
   void status(std::function<void(NodeStatus)> done);
@@ -188,7 +189,7 @@ class Core {
   void request_reads();
   void serve_reads();
   void answer_read(const ReadRequest& request, Consistency consistency, const ReadCallback& done);
-  // kSearch: prepared here, walked on the search pool, resolved back on the core thread.
+  // kSearch: prepared here; walked, resolved and answered on the search pool.
   void answer_search(const ReadRequest& request, ReadReply reply, const ReadCallback& done);
   // The leader proposes an expire entry once a memory's deadline passes on its clock.
   void propose_expiry();

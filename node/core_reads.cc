@@ -78,6 +78,9 @@ void Core::answer_read(const ReadRequest& request, Consistency consistency,
   done(std::move(reply));
 }
 
+// The search and the reading of its hits' rows run on a search thread, which answers directly
+// (every reply path posts to its own thread). RocksDB takes concurrent reads; the store is only
+// replaced after the pool drains (install_snapshot).
 void Core::answer_search(const ReadRequest& request, ReadReply reply, const ReadCallback& done) {
   Result<replication::PreparedSearch> prepared =
       replication::prepare_search(machine_->vectors(), request.search);
@@ -86,28 +89,20 @@ void Core::answer_search(const ReadRequest& request, ReadReply reply, const Read
     done(std::move(reply));
     return;
   }
-  auto search = std::make_shared<replication::PreparedSearch>(std::move(prepared).value());
-  search_pool_->submit([this, search, reply = std::move(reply), done]() mutable {
-    auto hits = std::make_shared<Result<std::vector<vec::Hit>>>(replication::run_search(*search));
-    post([this, search, hits, reply = std::move(reply), done]() mutable {
-      if (!hits->is_ok()) {
-        reply.status = hits->status();
-      } else if (machine_ == nullptr) {
-        reply.status = unavailable("the state was replaced during the search; retry");
-      } else {
-        // Rows are read here, on the core thread, against the current store: a hit deleted
-        // or expired while the index was walked is left out.
+  const storage::KvStore* store = store_.get();
+  search_pool_->submit(
+      [store, search = std::move(prepared).value(), reply = std::move(reply), done]() mutable {
+        Result<std::vector<vec::Hit>> hits = replication::run_search(search);
         Result<std::vector<replication::SearchHit>> resolved =
-            replication::resolve_hits(*store_, *search, **hits);
+            hits.is_ok() ? replication::resolve_hits(*store, search, *hits)
+                         : Result<std::vector<replication::SearchHit>>(hits.status());
         if (resolved.is_ok()) {
           reply.hits = std::move(*resolved);
         } else {
           reply.status = resolved.status();
         }
-      }
-      done(std::move(reply));
-    });
-  });
+        done(std::move(reply));
+      });
 }
 
 DocumentReader Core::document_reader() {

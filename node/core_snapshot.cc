@@ -95,6 +95,7 @@ bool Core::install_snapshot(const raft::SnapshotMeta& meta) {
   }
   staged_.erase(staged_.begin(), std::next(staged));
 
+  search_pool_->drain();  // searches read the store being replaced
   machine_.reset();
   store_.reset();
   Result<snapshot::StateDir> installed = snapshot::install(dir_.state(), dir);

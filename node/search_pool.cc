@@ -35,6 +35,11 @@ void SearchPool::submit(std::function<void()> job) {
   wake_.notify_one();
 }
 
+void SearchPool::drain() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [&] { return jobs_.empty() && running_ == 0; });
+}
+
 void SearchPool::work() {
   for (;;) {
     std::function<void()> job;
@@ -44,8 +49,15 @@ void SearchPool::work() {
       if (stopping_) return;
       job = std::move(jobs_.front());
       jobs_.pop_front();
+      ++running_;
     }
     job();
+    job = nullptr;  // its captures go before the pool may report idle
+    {
+      std::lock_guard lock(mutex_);
+      --running_;
+    }
+    idle_.notify_all();
   }
 }
 

@@ -24,6 +24,8 @@ class SearchPool {
   SearchPool& operator=(const SearchPool&) = delete;
 
   void submit(std::function<void()> job);
+  // Returns once every job submitted before has finished (the caller must not submit meanwhile).
+  void drain();
 
  private:
   void work();
@@ -32,6 +34,8 @@ class SearchPool {
   std::condition_variable wake_;
   std::deque<std::function<void()>> jobs_;  // guarded by mutex_
   bool stopping_ = false;                   // guarded by mutex_
+  std::size_t running_ = 0;                 // guarded by mutex_
+  std::condition_variable idle_;
   std::vector<std::thread> threads_;
 };
 

@@ -87,7 +87,7 @@ std::string encode_memory(const MemoryRecord& r) {
   return out;
 }
 
-Result<MemoryRecord> decode_memory(std::string_view in) {
+Result<MemoryRecord> decode_memory(std::string_view in, bool with_vector) {
   MemoryRecord r;
   std::uint8_t format = 0;
   std::uint32_t dim = 0;
@@ -99,8 +99,10 @@ Result<MemoryRecord> decode_memory(std::string_view in) {
       !take_le(in, text_size) || !take_bytes(in, text_size, text)) {
     return corrupt("memory");
   }
-  r.vector.resize(dim);
-  std::memcpy(r.vector.data(), floats.data(), floats.size());
+  if (with_vector) {
+    r.vector.resize(dim);
+    std::memcpy(r.vector.data(), floats.data(), floats.size());
+  }
   r.text = std::string(text);
   r.metadata = std::string(in);
   return r;

@@ -58,7 +58,8 @@ bool parse_ttl_key(std::string_view key, std::uint64_t& deadline_ms, std::uint64
 std::string encode_collection(const CollectionRecord& record);
 Result<CollectionRecord> decode_collection(std::string_view bytes);
 std::string encode_memory(const MemoryRecord& record);
-Result<MemoryRecord> decode_memory(std::string_view bytes);
+// `with_vector` false leaves `vector` empty (search results need no copy of it).
+Result<MemoryRecord> decode_memory(std::string_view bytes, bool with_vector = true);
 // Only the deadline, or only the put index (cheap: no vector copy).
 Result<std::uint64_t> memory_deadline(std::string_view bytes);
 Result<std::uint64_t> memory_put_index(std::string_view bytes);

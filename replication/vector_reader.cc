@@ -89,7 +89,7 @@ Result<std::vector<SearchHit>> resolve_hits(const storage::KvStore& store,
         store.get(Column::kVec, memory_key(search.gen, hit.id));
     if (!row.is_ok()) return row.status();
     if (!row->has_value()) continue;  // deleted since the index answered
-    Result<MemoryRecord> record = decode_memory(**row);
+    Result<MemoryRecord> record = decode_memory(**row, /*with_vector=*/false);
     if (!record.is_ok()) return record.status();
     if (expired(record->deadline_ms, search.now_ms)) continue;
     out.push_back({hit.id, vec::score_of(search.metric, hit.distance), std::move(record->text),

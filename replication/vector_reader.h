@@ -2,11 +2,12 @@
 // the VectorState of this node's applied state. Expired memories (deadline at or before the
 // replicated clock, VectorState::now_ms) are hidden even before an expire entry removes them.
 //
-// A search runs in three steps so the expensive middle one can leave the core thread:
+// A search runs in three steps so the expensive part can leave the core thread:
 //   prepare_search   (core thread)  checks the request against the collection, takes the index
 //   run_search       (any thread)   walks or scans the index (HnswIndex allows concurrent use)
-//   resolve_hits     (core thread)  reads the rows of the hits, drops those gone or expired
-//                                   since, and turns distances into scores
+//   resolve_hits     (any thread    reads the rows of the hits, drops those gone or expired
+//                    that may read  since, and turns distances into scores
+//                    the store)
 #pragma once
 
 #include <cstddef>

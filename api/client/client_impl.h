@@ -74,6 +74,11 @@ class ClientCore {
   void fill_request_id(api::wire::RequestId::Builder builder, std::uint64_t seq) const;
 
   kj::Timer& timer() { return io.provider->getTimer(); }
+  // The time now. Not timer().now(): the timer's clock moves only while the event loop runs, so
+  // after the caller spent a while outside it (computing between calls) it lags, and a deadline
+  // or timeout measured from it would already be over. The timer runs on this same clock, so
+  // timer().atTime()/timeoutAt() with times from here fire when they should.
+  static kj::TimePoint now() { return kj::systemPreciseMonotonicClock().now(); }
   std::uint64_t random() { return rng(); }
 
   template <typename T>
@@ -111,17 +116,17 @@ kj::Promise<Result<T>> ClientCore::run(std::string what, Call<T> call) {
   auto state = kj::heap<CallState<T>>();
   state->what = std::move(what);
   state->call = kj::mv(call);
-  state->deadline = timer().now() + options.deadline.count() * kj::MILLISECONDS;
+  state->deadline = now() + options.deadline.count() * kj::MILLISECONDS;
   state->last_error = unavailable("no attempt was made before the deadline");
   return attempt(kj::mv(state));
 }
 
 template <typename T>
 kj::Promise<Result<T>> ClientCore::attempt(kj::Own<CallState<T>> state) {
-  kj::TimePoint now = timer().now();
-  if (now >= state->deadline) return give_up(*state);
-  kj::Duration limit =
-      kj::min(state->deadline - now, options.attempt_timeout.count() * kj::MILLISECONDS);
+  const kj::TimePoint start = now();
+  if (start >= state->deadline) return give_up(*state);
+  const kj::Duration limit =
+      kj::min(state->deadline - start, options.attempt_timeout.count() * kj::MILLISECONDS);
   kj::Own<Connection> connection = acquire();
   Connection& target = *connection;
   CallState<T>& call = *state;
@@ -132,7 +137,7 @@ kj::Promise<Result<T>> ClientCore::attempt(kj::Own<CallState<T>> state) {
   });
   kj::Promise<Outcome<T>> outcome =
       timer()
-          .timeoutAfter(limit, kj::mv(reply))
+          .timeoutAt(start + limit, kj::mv(reply))
           .then(
               [](Reply<T>&& result) -> Outcome<T> {
                 if (auto* value = std::get_if<T>(&result)) return Outcome<T>(std::move(*value));
@@ -174,10 +179,10 @@ kj::Promise<Result<T>> ClientCore::handle(kj::Own<CallState<T>> state, Connectio
     node_failed(connection);
   }
   auto delay = state->backoff.next(random());
-  if (timer().now() + delay.count() * kj::MILLISECONDS >= state->deadline) return give_up(*state);
-  return timer()
-      .afterDelay(delay.count() * kj::MILLISECONDS)
-      .then([this, state = kj::mv(state)]() mutable { return attempt(kj::mv(state)); });
+  const kj::TimePoint retry_at = now() + delay.count() * kj::MILLISECONDS;
+  if (retry_at >= state->deadline) return give_up(*state);
+  return timer().atTime(retry_at).then(
+      [this, state = kj::mv(state)]() mutable { return attempt(kj::mv(state)); });
 }
 
 template <typename T>

@@ -51,11 +51,12 @@ kj::Promise<Status> start(ClientCore& impl, kj::Own<WatchLoop> loop);
 
 kj::Promise<Status> retry_later(ClientCore& impl, kj::Own<WatchLoop> loop) {
   auto delay = loop->backoff.next(impl.random()).count() * kj::MILLISECONDS;
-  if (impl.timer().now() + delay >= loop->retry_deadline) {
+  const kj::TimePoint retry_at = impl.now() + delay;
+  if (retry_at >= loop->retry_deadline) {
     return unavailable("watch: no success within " + std::to_string(impl.options.deadline.count()) +
                        " ms; last error: " + loop->last_error.to_string());
   }
-  return impl.timer().afterDelay(delay).then(
+  return impl.timer().atTime(retry_at).then(
       [&impl, loop = kj::mv(loop)]() mutable { return start(impl, kj::mv(loop)); });
 }
 
@@ -67,9 +68,8 @@ kj::Promise<Status> run(ClientCore& impl, kj::Own<WatchLoop> loop, kj::Own<Conne
                                        []() { return Waited::kDisconnected; },
                                        [](kj::Exception&&) { return Waited::kDisconnected; }));
   KJ_IF_MAYBE (deadline, loop->deadline) {
-    kj::Duration left = kj::max(*deadline - impl.timer().now(), 0 * kj::NANOSECONDS);
     waited = waited.exclusiveJoin(
-        impl.timer().afterDelay(left).then([]() { return Waited::kDeadline; }));
+        impl.timer().atTime(*deadline).then([]() { return Waited::kDeadline; }));
   }
   return waited.then([&impl, loop = kj::mv(loop),
                       connection = kj::mv(connection)](Waited why) mutable -> kj::Promise<Status> {
@@ -86,13 +86,13 @@ kj::Promise<Status> run(ClientCore& impl, kj::Own<WatchLoop> loop, kj::Own<Conne
       loop->last_error = status;
       if (impl.endpoints.all().size() > 1) impl.node_failed(*connection);
     }
-    loop->retry_deadline = impl.timer().now() + impl.options.deadline.count() * kj::MILLISECONDS;
+    loop->retry_deadline = impl.now() + impl.options.deadline.count() * kj::MILLISECONDS;
     return retry_later(impl, kj::mv(loop));
   });
 }
 
 kj::Promise<Status> start(ClientCore& impl, kj::Own<WatchLoop> loop) {
-  kj::TimePoint now = impl.timer().now();
+  kj::TimePoint now = impl.now();
   KJ_IF_MAYBE (deadline, loop->deadline) {
     if (now >= *deadline) return loop->established ? Status::ok() : loop->last_error;
   }
@@ -129,7 +129,7 @@ kj::Promise<Status> start(ClientCore& impl, kj::Own<WatchLoop> loop) {
   }
   kj::Promise<Outcome<std::uint64_t>> outcome =
       impl.timer()
-          .timeoutAfter(kj::max(limit, 0 * kj::NANOSECONDS), kj::mv(reply))
+          .timeoutAt(now + kj::max(limit, 0 * kj::NANOSECONDS), kj::mv(reply))
           .then(
               [](Reply<std::uint64_t>&& result) -> Outcome<std::uint64_t> {
                 if (auto* index = std::get_if<std::uint64_t>(&result)) return *index;
@@ -185,9 +185,9 @@ kj::Promise<Status> ClientCore::watch(std::string ns, std::string prefix, std::u
   loop->from_index = from_index;
   loop->state = kj::refcounted<WatchState>();
   loop->state->on_event = &on_event;
-  kj::TimePoint now = timer().now();
-  if (deadline.has_value()) loop->deadline = now + deadline->count() * kj::MILLISECONDS;
-  loop->retry_deadline = now + options.deadline.count() * kj::MILLISECONDS;
+  const kj::TimePoint start_time = now();
+  if (deadline.has_value()) loop->deadline = start_time + deadline->count() * kj::MILLISECONDS;
+  loop->retry_deadline = start_time + options.deadline.count() * kj::MILLISECONDS;
   loop->last_error = unavailable("watch: not started before the deadline");
   return start(*this, kj::mv(loop));
 }
