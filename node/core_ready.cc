@@ -18,6 +18,13 @@ std::uint64_t wall_clock_ms() {
                                         .count());
 }
 
+// What a write costs the apply in index insertion: the floats of the vector it adds. Every node
+// inserts on its core thread while applying, so an entry's total bounds how long apply holds it.
+std::size_t vector_floats(const replication::WriteOp& op) {
+  const auto* put = std::get_if<replication::MemoryPutOp>(&op);
+  return put == nullptr ? 0 : put->vector.size();
+}
+
 }  // namespace
 
 WriteReply Core::not_leader_reply() const {
@@ -65,16 +72,20 @@ void Core::propose_writes() {
     replication::Batch batch{.timestamp_ms = wall_clock_ms()};
     std::vector<WriteCallback> done;
     std::size_t bytes = 0;
+    std::size_t floats = 0;
     std::size_t taken = 0;
     const TimePoint since = queued_writes_.front().since;  // the same for every write of a turn
     for (; taken < queued_writes_.size(); ++taken) {
       QueuedWrite& write = queued_writes_[taken];
       const std::size_t size = replication::payload_bytes(write.op) + 64;
+      const std::size_t vector = vector_floats(write.op);
       if (taken > 0 &&
-          (taken == options_.max_batch_ops || bytes + size > options_.max_batch_bytes)) {
+          (taken == options_.max_batch_ops || bytes + size > options_.max_batch_bytes ||
+           floats + vector > options_.max_batch_vector_floats)) {
         break;
       }
       bytes += size;
+      floats += vector;
       batch.operations.push_back(std::move(write.op));
       batch.request_ids.push_back(write.id);
       done.push_back(std::move(write.done));

@@ -40,6 +40,10 @@ struct NodeOptions {
   // Client writes are batched into one log entry per core loop turn, up to these bounds.
   std::size_t max_batch_ops = 2048;
   std::size_t max_batch_bytes = std::size_t{4} << 20;
+  // ... and up to this many vector components among its memory.puts: each is inserted into the
+  // HNSW index on the core thread of every node while it applies, so this bounds that pause
+  // (64 Fashion-MNIST vectors, ~20 ms on a 2-core VM; a single larger put still goes alone).
+  std::size_t max_batch_vector_floats = 64 * 784;
 
   // Threads that walk vector indexes for searches (node/search_pool.h).
   std::size_t search_threads = 2;

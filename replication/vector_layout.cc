@@ -32,6 +32,14 @@ std::string memory_prefix(std::uint64_t gen) {
   return std::string(kMemoryPrefix) + encode_u64(gen);
 }
 
+std::string vector_prefix(std::uint64_t gen) {
+  return std::string(kVectorPrefix) + encode_u64(gen);
+}
+
+std::string vector_key(std::uint64_t gen, std::string_view id) {
+  return vector_prefix(gen) + std::string(id);
+}
+
 std::string memory_key(std::uint64_t gen, std::string_view id) {
   return memory_prefix(gen) + std::string(id);
 }
@@ -75,37 +83,39 @@ Result<CollectionRecord> decode_collection(std::string_view in) {
 
 std::string encode_memory(const MemoryRecord& r) {
   std::string out;
-  out.reserve(1 + 8 + 4 + r.vector.size() * 4 + 4 + r.text.size() + r.metadata.size());
+  out.reserve(1 + 8 + 8 + 4 + r.text.size() + r.metadata.size());
   out.push_back(static_cast<char>(kFormat));
   put_le(out, r.put_index);
   put_le(out, r.deadline_ms);
-  put_le(out, static_cast<std::uint32_t>(r.vector.size()));
-  out.append(reinterpret_cast<const char*>(r.vector.data()), r.vector.size() * sizeof(float));
   put_le(out, static_cast<std::uint32_t>(r.text.size()));
   out.append(r.text);
   out.append(r.metadata);
   return out;
 }
 
-Result<MemoryRecord> decode_memory(std::string_view in, bool with_vector) {
+Result<MemoryRecord> decode_memory(std::string_view in) {
   MemoryRecord r;
   std::uint8_t format = 0;
-  std::uint32_t dim = 0;
   std::uint32_t text_size = 0;
-  std::string_view floats;
   std::string_view text;
   if (!take_le(in, format) || format != kFormat || !take_le(in, r.put_index) ||
-      !take_le(in, r.deadline_ms) || !take_le(in, dim) || !take_bytes(in, std::size_t{dim} * sizeof(float), floats) ||
-      !take_le(in, text_size) || !take_bytes(in, text_size, text)) {
+      !take_le(in, r.deadline_ms) || !take_le(in, text_size) || !take_bytes(in, text_size, text)) {
     return corrupt("memory");
-  }
-  if (with_vector) {
-    r.vector.resize(dim);
-    std::memcpy(r.vector.data(), floats.data(), floats.size());
   }
   r.text = std::string(text);
   r.metadata = std::string(in);
   return r;
+}
+
+std::string encode_vector(const std::vector<float>& vector) {
+  return std::string(reinterpret_cast<const char*>(vector.data()), vector.size() * sizeof(float));
+}
+
+Result<std::vector<float>> decode_vector(std::string_view bytes) {
+  if (bytes.empty() || bytes.size() % sizeof(float) != 0) return corrupt("vector");
+  std::vector<float> out(bytes.size() / sizeof(float));
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
 }
 
 Result<std::uint64_t> memory_deadline(std::string_view in) {

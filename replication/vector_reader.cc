@@ -38,7 +38,14 @@ Result<std::optional<Memory>> read_memory(const storage::KvStore& store, const V
   Result<MemoryRecord> record = decode_memory(**row);
   if (!record.is_ok()) return record.status();
   if (expired(record->deadline_ms, state.now_ms())) return std::optional<Memory>();
-  return std::optional<Memory>(Memory{std::string(id), std::move(record->vector),
+  Result<std::optional<std::string>> floats =
+      store.get(Column::kVec, vector_key(c->record.gen, id));
+  if (!floats.is_ok()) return floats.status();
+  if (!floats->has_value())
+    return internal_error("memory '" + std::string(id) + "' lost its vector");
+  Result<std::vector<float>> vector = decode_vector(**floats);
+  if (!vector.is_ok()) return vector.status();
+  return std::optional<Memory>(Memory{std::string(id), std::move(vector).value(),
                                       std::move(record->text), std::move(record->metadata),
                                       record->deadline_ms});
 }
@@ -89,7 +96,7 @@ Result<std::vector<SearchHit>> resolve_hits(const storage::KvStore& store,
         store.get(Column::kVec, memory_key(search.gen, hit.id));
     if (!row.is_ok()) return row.status();
     if (!row->has_value()) continue;  // deleted since the index answered
-    Result<MemoryRecord> record = decode_memory(**row, /*with_vector=*/false);
+    Result<MemoryRecord> record = decode_memory(**row);
     if (!record.is_ok()) return record.status();
     if (expired(record->deadline_ms, search.now_ms)) continue;
     out.push_back({hit.id, vec::score_of(search.metric, hit.distance), std::move(record->text),

@@ -94,8 +94,8 @@ Result<std::unique_ptr<VectorState>> VectorState::open(const storage::KvStore& s
                                    return true;
                                  }));
   NPX_RETURN_IF_ERROR(bad);
-  const std::vector<IndexFile> files = index_dir.empty() ? std::vector<IndexFile>{}
-                                                         : list_index_files(index_dir);
+  const std::vector<IndexFile> files =
+      index_dir.empty() ? std::vector<IndexFile>{} : list_index_files(index_dir);
   for (auto& [name, record] : found) {
     Result<std::shared_ptr<vec::HnswIndex>> index =
         state->restore_index(record, applied_index, index_dir, files);
@@ -124,7 +124,8 @@ Result<std::shared_ptr<vec::HnswIndex>> VectorState::restore_index(
     if (loaded.is_ok() && (*loaded)->options().dim == record.dim &&
         (*loaded)->options().metric == record.metric) {
       std::shared_ptr<vec::HnswIndex> index(std::move(loaded).value());
-      if (best->applied < applied_index) NPX_RETURN_IF_ERROR(catch_up(*index, record, best->applied));
+      if (best->applied < applied_index)
+        NPX_RETURN_IF_ERROR(catch_up(*index, record, best->applied));
       ++report_.loaded;
       if (best->applied < applied_index) ++report_.caught_up;
       return index;
@@ -149,31 +150,32 @@ Status VectorState::catch_up(vec::HnswIndex& index, const CollectionRecord& reco
     std::uint64_t put_index;
     std::string id;
     MemoryRecord memory;
+    std::vector<float> vector;
   };
   std::vector<Changed> changed;
   std::unordered_set<std::string> present;
   Status bad;
   const std::string prefix = memory_prefix(record.gen);
-  NPX_RETURN_IF_ERROR(store_.scan(
-      Column::kVec, prefix, memory_prefix(record.gen + 1),
-      [&](std::string_view key, std::string_view value) {
-        std::string id(key.substr(prefix.size()));
-        Result<std::uint64_t> put_index = memory_put_index(value);
-        if (!put_index.is_ok()) {
-          bad = put_index.status();
-          return false;
-        }
-        if (*put_index > saved) {
-          Result<MemoryRecord> memory = decode_memory(value);
-          if (!memory.is_ok()) {
-            bad = memory.status();
-            return false;
-          }
-          changed.push_back({*put_index, id, std::move(memory).value()});
-        }
-        if (saved != 0) present.insert(std::move(id));
-        return true;
-      }));
+  NPX_RETURN_IF_ERROR(
+      store_.scan(Column::kVec, prefix, memory_prefix(record.gen + 1),
+                  [&](std::string_view key, std::string_view value) {
+                    std::string id(key.substr(prefix.size()));
+                    Result<std::uint64_t> put_index = memory_put_index(value);
+                    if (!put_index.is_ok()) {
+                      bad = put_index.status();
+                      return false;
+                    }
+                    if (*put_index > saved) {
+                      Result<MemoryRecord> memory = decode_memory(value);
+                      if (!memory.is_ok()) {
+                        bad = memory.status();
+                        return false;
+                      }
+                      changed.push_back({*put_index, id, std::move(memory).value(), {}});
+                    }
+                    if (saved != 0) present.insert(std::move(id));
+                    return true;
+                  }));
   NPX_RETURN_IF_ERROR(bad);
   if (saved != 0) {
     for (const std::string& id : index.ids()) {
@@ -184,7 +186,13 @@ Status VectorState::catch_up(vec::HnswIndex& index, const CollectionRecord& reco
     return a.put_index != b.put_index ? a.put_index < b.put_index : a.id < b.id;
   });
   for (const Changed& c : changed) {
-    NPX_RETURN_IF_ERROR(index.add(c.id, c.memory.vector, memory_terms(c.memory)));
+    Result<std::optional<std::string>> floats =
+        store_.get(Column::kVec, vector_key(record.gen, c.id));
+    if (!floats.is_ok()) return floats.status();
+    if (!floats->has_value()) return internal_error("memory '" + c.id + "' lost its vector");
+    Result<std::vector<float>> vector = decode_vector(**floats);
+    if (!vector.is_ok()) return vector.status();
+    NPX_RETURN_IF_ERROR(index.add(c.id, *vector, memory_terms(c.memory)));
   }
   return Status::ok();
 }
@@ -277,6 +285,7 @@ Status VectorApplier::drop(const CollectionDropOp& op) {
   if (!existing) return not_found("no collection '" + op.name + "'");
   rows_.erase(Column::kVec, collection_key(op.name));
   rows_.erase_range(Column::kVec, memory_prefix(existing->gen), memory_prefix(existing->gen + 1));
+  rows_.erase_range(Column::kVec, vector_prefix(existing->gen), vector_prefix(existing->gen + 1));
   // Its ttl keys stay until the sweep reaches them and finds the gen gone.
   collections_[op.name] = std::nullopt;
   effects_.push_back([name = op.name](VectorState& state) {
@@ -304,8 +313,9 @@ Status VectorApplier::put(const MemoryPutOp& op, Status& fatal) {
   }
   if (old->has_value()) erase_ttl(**old, c->gen, op.id);
   const std::uint64_t deadline = op.ttl_seconds ? now_ms_ + op.ttl_seconds * 1000ull : 0;
-  MemoryRecord record{index_, deadline, op.vector, op.text, op.metadata};
+  MemoryRecord record{index_, deadline, op.text, op.metadata};
   rows_.put(Column::kVec, memory_key(c->gen, op.id), encode_memory(record));
+  rows_.put(Column::kVec, vector_key(c->gen, op.id), encode_vector(op.vector));
   if (deadline != 0) {
     rows_.put(Column::kTtl, ttl_key(deadline, c->gen, op.id), "");
     if (!soonest_added_ || deadline < *soonest_added_) soonest_added_ = deadline;
@@ -328,6 +338,7 @@ void VectorApplier::erase_ttl(std::uint64_t deadline, std::uint64_t gen, std::st
 
 void VectorApplier::erase_memory(std::uint64_t gen, const std::string& id, std::uint64_t deadline) {
   rows_.erase(Column::kVec, memory_key(gen, id));
+  rows_.erase(Column::kVec, vector_key(gen, id));
   erase_ttl(deadline, gen, id);
   memories_[{gen, id}] = std::nullopt;
 }
