@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "tools/ctl/vector_verbs.h"
 #include "tools/ctl/verbs.h"
 
 namespace neuroplex::ctl {
@@ -247,6 +252,63 @@ TEST(MutationsFor, BadOpsAreInvalidArgument) {
   ASSERT_FALSE(bad.is_ok());
   EXPECT_EQ(bad.status().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("ops[0]"), std::string::npos);
+}
+
+TEST(ParseArgs, VectorVerbs) {
+  Invocation create = parse_ok({"collection", "create", "notes", "--dim", "768", "--metric", "ip"});
+  EXPECT_EQ(create.verb, Verb::kCollectionCreate);
+  EXPECT_EQ(create.vec.collection, "notes");
+  EXPECT_EQ(create.vec.dim, 768u);
+  EXPECT_EQ(create.vec.metric, "ip");
+  EXPECT_EQ(parse_ok({"collection", "create", "n", "--dim=3"}).vec.metric, "cosine");
+  EXPECT_EQ(parse_ok({"collection", "list", "--consistency", "local"}).consistency,
+            client::Consistency::kLocal);
+  Invocation put = parse_ok({"memory", "put", "notes", "--vector", "[1,2]", "--id", "m", "--text",
+                             "hi", "--metadata", R"({"a":1})", "--ttl", "60"});
+  EXPECT_EQ(put.verb, Verb::kMemoryPut);
+  EXPECT_EQ(put.vec.vector_source, "[1,2]");
+  EXPECT_EQ(put.vec.id, "m");
+  EXPECT_EQ(put.vec.ttl_seconds, 60u);
+  EXPECT_EQ(put.vec.metadata, R"({"a":1})");
+  Invocation search = parse_ok({"memory", "search", "notes", "--vector", "@q.json", "--k", "3",
+                                "--filter", R"({"a":1})", "--ef", "100"});
+  EXPECT_EQ(search.vec.k, 3u);
+  EXPECT_EQ(search.vec.ef, 100u);
+  EXPECT_EQ(search.vec.vector_source, "@q.json");
+  Invocation get = parse_ok({"memory", "get", "notes", "m"});
+  EXPECT_EQ(get.vec.id, "m");
+  EXPECT_EQ(parse_ok({"memory", "delete", "notes", "m"}).verb, Verb::kMemoryDelete);
+  EXPECT_EQ(parse_ok({"collection", "drop", "notes"}).verb, Verb::kCollectionDrop);
+}
+
+TEST(ParseArgs, VectorVerbUsageErrors) {
+  EXPECT_NE(parse_error({"collection", "create", "n"}).message().find("--dim"), std::string::npos);
+  EXPECT_NE(parse_error({"memory", "put", "n"}).message().find("--vector"), std::string::npos);
+  EXPECT_NE(parse_error({"memory", "get", "n"}).message().find("usage"), std::string::npos);
+  EXPECT_NE(
+      parse_error({"memory", "search", "n", "--vector", "[1]", "--k", "x"}).message().find("--k"),
+      std::string::npos);
+  EXPECT_NE(parse_error({"memory", "get", "n", "m", "--dim", "3"}).message().find("does not apply"),
+            std::string::npos);
+  EXPECT_NE(parse_error({"memory", "forget"}).message().find("unknown verb 'memory forget'"),
+            std::string::npos);
+}
+
+TEST(ReadVector, FromTheArgumentAFileOrStdin) {
+  std::istringstream none;
+  EXPECT_EQ(*read_vector("[1, 2.5]", none), (std::vector<float>{1, 2.5f}));
+  std::istringstream stdin_text("[3, 4]\n");
+  EXPECT_EQ(*read_vector("-", stdin_text), (std::vector<float>{3, 4}));
+  const std::string path = ::testing::TempDir() + "npx-vector-arg.json";
+  {
+    std::ofstream file(path);
+    file << "[5,6,7]";
+  }
+  EXPECT_EQ(*read_vector("@" + path, none), (std::vector<float>{5, 6, 7}));
+  std::remove(path.c_str());
+  EXPECT_NE(read_vector("@/nonexistent/v.json", none).status().message().find("cannot read"),
+            std::string::npos);
+  EXPECT_EQ(read_vector("[1,", none).status().code(), ErrorCode::kInvalidArgument);
 }
 
 }  // namespace
