@@ -27,6 +27,7 @@ constexpr const char* kUsage = R"(usage: neuroplexd [flags]
   --heartbeat-ticks N      heartbeat period in ticks (default 5)
   --snapshot-every N       take a snapshot every N applied entries (default 20000)
   --snapshot-retain N      log entries kept behind a snapshot for slow followers (default 5000)
+  --search-threads N       threads that run vector searches (default 2)
 )";
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -108,6 +109,8 @@ int main(int argc, char** argv) {
       options.node.snapshot_every = parse_number(flag, value());
     } else if (flag == "--snapshot-retain") {
       options.node.snapshot_retain = parse_number(flag, value());
+    } else if (flag == "--search-threads") {
+      options.node.search_threads = parse_number(flag, value());
     } else {
       usage_error("unknown flag " + flag);
     }
