@@ -173,6 +173,7 @@ class Core {
   // core_open.cc — recovery
   Status open_storage();
   Status open_state_machine();
+  std::vector<std::string> index_dirs() const;
   Status reconcile_installed_snapshot(raft::DurableState& durable, const std::string& state_path);
 
   // core_ready.cc — Raft output

@@ -1,6 +1,7 @@
 // Recovery: open the log, the state store and the Raft core from the data directory, or
 // bootstrap a new cluster on first start.
 #include <cstdio>
+#include <filesystem>
 #include <random>
 
 #include "node/core.h"
@@ -83,11 +84,24 @@ Status Core::open_storage() {
   return Status::ok();
 }
 
+// Where vector index files may be: the state directory (saved at a clean stop, or installed
+// with a snapshot) and this node's own complete snapshots. Any file not ahead of the store will
+// do; the newest is loaded and caught up from the rows.
+std::vector<std::string> Core::index_dirs() const {
+  std::vector<std::string> dirs = {state_path_};
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.snapshots(), error)) {
+    const std::string path = entry.path().string();
+    if (entry.is_directory() && !path.ends_with(".tmp")) dirs.push_back(path);
+  }
+  return dirs;
+}
+
 Status Core::open_state_machine() {
   replication::StateMachineOptions state = options_.state;
   state.replica_id = cluster_id_.load();
   Result<std::unique_ptr<replication::StateMachine>> machine =
-      replication::StateMachine::open(*store_, state, state_path_);
+      replication::StateMachine::open(*store_, state, index_dirs());
   if (!machine.is_ok()) return machine.status();
   machine_ = std::move(*machine);
   const replication::RestoreReport& restored = machine_->vectors().restore_report();

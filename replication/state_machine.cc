@@ -231,9 +231,9 @@ Result<std::optional<std::uint64_t>> read_meta_u64(const storage::KvStore& store
 
 }  // namespace
 
-Result<std::unique_ptr<StateMachine>> StateMachine::open(storage::KvStore& store,
-                                                         const StateMachineOptions& options,
-                                                         const std::string& index_dir) {
+Result<std::unique_ptr<StateMachine>> StateMachine::open(
+    storage::KvStore& store, const StateMachineOptions& options,
+    const std::vector<std::string>& index_dirs) {
   Result<std::optional<std::uint64_t>> replica = read_meta_u64(store, kMetaReplicaId);
   Result<std::optional<std::uint64_t>> applied = read_meta_u64(store, kMetaAppliedIndex);
   Result<std::optional<std::uint64_t>> clock = read_meta_u64(store, kMetaClock);
@@ -254,7 +254,7 @@ Result<std::unique_ptr<StateMachine>> StateMachine::open(storage::KvStore& store
     NPX_RETURN_IF_ERROR(store.write(batch));
   }
   Result<std::unique_ptr<VectorState>> vectors =
-      VectorState::open(store, applied->value_or(0), index_dir);
+      VectorState::open(store, applied->value_or(0), index_dirs);
   if (!vectors.is_ok()) return vectors.status();
   return std::unique_ptr<StateMachine>(new StateMachine(
       store, options, applied->value_or(0), clock->value_or(0), std::move(vectors).value()));

@@ -61,10 +61,10 @@ struct ApplyResult {
 class StateMachine {
  public:
   // Loads the applied index and clock from `store`, which must outlive the state machine, and
-  // the vector indexes from their files in `index_dir` ("" = none; see VectorState::open).
-  static Result<std::unique_ptr<StateMachine>> open(storage::KvStore& store,
-                                                    const StateMachineOptions& options,
-                                                    const std::string& index_dir = "");
+  // the vector indexes from their files in `index_dirs` (see VectorState::open).
+  static Result<std::unique_ptr<StateMachine>> open(
+      storage::KvStore& store, const StateMachineOptions& options,
+      const std::vector<std::string>& index_dirs = {});
   // Saves the vector indexes into `dir` as of applied_index(). The store must be durable
   // through applied_index() first (a snapshot's checkpoint, or a synced WAL at shutdown).
   Status save_vector_indexes(const std::string& dir) const {

@@ -49,7 +49,7 @@ std::vector<IndexFile> list_index_files(const std::string& dir) {
     unsigned long long gen = 0, applied = 0;
     char tail = 0;
     if (std::sscanf(middle.c_str(), "%llu-%llu%c", &gen, &applied, &tail) == 2) {
-      files.push_back({name, gen, applied});
+      files.push_back({dir, name, gen, applied});
     }
   }
   return files;
@@ -73,7 +73,7 @@ vec::Terms memory_terms(const MemoryRecord& record) { return metadata_terms(reco
 
 Result<std::unique_ptr<VectorState>> VectorState::open(const storage::KvStore& store,
                                                        std::uint64_t applied_index,
-                                                       const std::string& index_dir) {
+                                                       const std::vector<std::string>& index_dirs) {
   std::unique_ptr<VectorState> state(new VectorState(store));
   Result<std::uint64_t> next_gen = meta_u64(store, kMetaNextGen, 1);
   Result<std::uint64_t> now = meta_u64(store, kMetaVectorNow, 0);
@@ -94,11 +94,13 @@ Result<std::unique_ptr<VectorState>> VectorState::open(const storage::KvStore& s
                                    return true;
                                  }));
   NPX_RETURN_IF_ERROR(bad);
-  const std::vector<IndexFile> files =
-      index_dir.empty() ? std::vector<IndexFile>{} : list_index_files(index_dir);
+  std::vector<IndexFile> files;
+  for (const std::string& dir : index_dirs) {
+    for (IndexFile& file : list_index_files(dir)) files.push_back(std::move(file));
+  }
   for (auto& [name, record] : found) {
     Result<std::shared_ptr<vec::HnswIndex>> index =
-        state->restore_index(record, applied_index, index_dir, files);
+        state->restore_index(record, applied_index, files);
     if (!index.is_ok()) return index.status();
     state->collections_.emplace(name, Collection{name, record, std::move(index).value()});
   }
@@ -107,7 +109,7 @@ Result<std::unique_ptr<VectorState>> VectorState::open(const storage::KvStore& s
 }
 
 Result<std::shared_ptr<vec::HnswIndex>> VectorState::restore_index(
-    const CollectionRecord& record, std::uint64_t applied_index, const std::string& index_dir,
+    const CollectionRecord& record, std::uint64_t applied_index,
     const std::vector<IndexFile>& files) {
   // The newest file not ahead of the store (a store that lost its last writes to a power cut
   // can be behind a file saved before the cut; such a file knows changes the rows do not).
@@ -120,7 +122,7 @@ Result<std::shared_ptr<vec::HnswIndex>> VectorState::restore_index(
   }
   if (best != nullptr) {
     Result<std::unique_ptr<vec::HnswIndex>> loaded =
-        vec::HnswIndex::load(index_dir + "/" + best->name);
+        vec::HnswIndex::load(best->dir + "/" + best->name);
     if (loaded.is_ok() && (*loaded)->options().dim == record.dim &&
         (*loaded)->options().metric == record.metric) {
       std::shared_ptr<vec::HnswIndex> index(std::move(loaded).value());

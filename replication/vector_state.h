@@ -42,6 +42,7 @@ struct Collection {
 
 // An index file "hnsw-<gen>-<applied>.idx": collection `gen`'s index as of entry `applied`.
 struct IndexFile {
+  std::string dir;
   std::string name;
   std::uint64_t gen = 0;
   std::uint64_t applied = 0;
@@ -56,13 +57,13 @@ struct RestoreReport {
 
 class VectorState {
  public:
-  // Reads the collections; each index comes from its newest file in `index_dir` not ahead of
+  // Reads the collections; each index comes from its newest file in `index_dirs` not ahead of
   // `applied_index` (the store's), brought up to the rows when older (memories written since are
   // re-added in write order, memories gone are removed), or is built from the rows when there is
-  // no usable file. `index_dir` "" means no files.
+  // no usable file.
   static Result<std::unique_ptr<VectorState>> open(const storage::KvStore& store,
                                                    std::uint64_t applied_index,
-                                                   const std::string& index_dir);
+                                                   const std::vector<std::string>& index_dirs);
   // Writes every index to `dir` as of `applied_index` (which must be the store's applied index,
   // durable) and removes older index files there.
   Status save(const std::string& dir, std::uint64_t applied_index) const;
@@ -82,7 +83,6 @@ class VectorState {
   Status refresh_next_deadline();
   Result<std::shared_ptr<vec::HnswIndex>> restore_index(const CollectionRecord& record,
                                                         std::uint64_t applied_index,
-                                                        const std::string& index_dir,
                                                         const std::vector<IndexFile>& files);
   Status catch_up(vec::HnswIndex& index, const CollectionRecord& record, std::uint64_t saved);
 

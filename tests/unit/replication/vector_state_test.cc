@@ -38,7 +38,9 @@ class VectorStateTest : public ::testing::Test {
     auto store = storage::RocksKvStore::open(dir_.sub("state"));
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(store).value();
-    auto machine = StateMachine::open(*store_, {}, index_dir);
+    std::vector<std::string> dirs;
+    if (!index_dir.empty()) dirs.push_back(index_dir);
+    auto machine = StateMachine::open(*store_, {}, dirs);
     ASSERT_TRUE(machine.is_ok()) << machine.status().to_string();
     machine_ = std::move(machine).value();
   }
@@ -192,12 +194,13 @@ void fill(const std::function<std::vector<Status>(std::vector<WriteOp>)>& apply)
     std::vector<float> v(8);
     for (int j = 0; j < 8; ++j) v[j] = static_cast<float>((i * 7 + j * 13) % 17) - 8.0f;
     v[0] += 0.5f;  // never all zeros (cosine)
-    ops.push_back(put(i % 2 ? "a" : "b", "m" + std::to_string(i), v,
-                      i % 3 ? "" : R"({"third":true})"));
+    ops.push_back(
+        put(i % 2 ? "a" : "b", "m" + std::to_string(i), v, i % 3 ? "" : R"({"third":true})"));
   }
   apply(std::move(ops));
   std::vector<WriteOp> deletes;
-  for (int i = 0; i < 300; i += 5) deletes.push_back(MemoryDeleteOp{i % 2 ? "a" : "b", "m" + std::to_string(i)});
+  for (int i = 0; i < 300; i += 5)
+    deletes.push_back(MemoryDeleteOp{i % 2 ? "a" : "b", "m" + std::to_string(i)});
   apply(std::move(deletes));
 }
 
