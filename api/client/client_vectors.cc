@@ -6,6 +6,7 @@
 
 #include "api/client/client.h"
 #include "api/client/client_impl.h"
+#include "api/wire_floats.h"
 
 namespace neuroplex::client {
 namespace {
@@ -14,17 +15,6 @@ template <typename Response>
 Reply<std::uint64_t> index_only(const Response& response) {
   if (auto error = reply_error(response)) return *error;
   return response.getIndex();
-}
-
-std::vector<float> floats_of(capnp::List<float>::Reader list) {
-  std::vector<float> out;
-  out.reserve(list.size());
-  for (float x : list) out.push_back(x);
-  return out;
-}
-
-void set_floats(capnp::List<float>::Builder out, const std::vector<float>& v) {
-  for (unsigned i = 0; i < v.size(); ++i) out.set(i, v[i]);
 }
 
 std::string random_id() {
@@ -95,7 +85,8 @@ kj::Promise<Result<PutResult>> Client::put_memory_async(const std::string& colle
     impl->fill_request_id(request.initRequestId(), seq);
     request.setCollection(collection);
     request.setId(input.id);
-    set_floats(request.initVector(static_cast<unsigned>(input.vector.size())), input.vector);
+    api::floats_to_wire(request.initVector(static_cast<unsigned>(input.vector.size())),
+                        input.vector);
     request.setText(input.text);
     request.setMetadata(input.metadata);
     request.setTtlSeconds(input.ttl_seconds);
@@ -126,7 +117,7 @@ Result<MemoryResult> Client::get_memory(const std::string& collection, const std
       if (out.exists) {
         auto m = response.getMemory();
         out.id = m.getId();
-        out.vector = floats_of(m.getVector());
+        out.vector = api::floats_from_wire(m.getVector());
         out.text = m.getText();
         out.metadata = m.getMetadata();
         out.expires_at_ms = m.getExpiresAtMs();
@@ -157,7 +148,8 @@ kj::Promise<Result<SearchResult>> Client::search_async(const std::string& collec
   Call<SearchResult> call = [collection, query](Connection& connection) {
     auto request = connection.session().memorySearchRequest();
     request.setCollection(collection);
-    set_floats(request.initVector(static_cast<unsigned>(query.vector.size())), query.vector);
+    api::floats_to_wire(request.initVector(static_cast<unsigned>(query.vector.size())),
+                        query.vector);
     request.setK(query.k);
     request.setFilter(query.filter);
     request.setEf(query.ef);

@@ -5,23 +5,13 @@
 
 #include "api/server/session_write.h"
 #include "api/vector_json.h"
+#include "api/wire_floats.h"
 #include "replication/metadata.h"
 
 namespace neuroplex::server {
 namespace wire = api::wire;
 
 namespace {
-
-std::vector<float> floats_of(capnp::List<float>::Reader list) {
-  std::vector<float> out;
-  out.reserve(list.size());
-  for (float x : list) out.push_back(x);
-  return out;
-}
-
-void set_floats(capnp::List<float>::Builder out, const std::vector<float>& v) {
-  for (unsigned i = 0; i < v.size(); ++i) out.set(i, v[i]);
-}
 
 Result<replication::WriteOp> collection_create_op(
     wire::Session::CollectionCreateParams::Reader params) {
@@ -40,9 +30,9 @@ Result<replication::WriteOp> memory_put_op(wire::Session::MemoryPutParams::Reade
   Result<std::string> metadata = replication::canonical_metadata_text(
       std::string_view(params.getMetadata().cStr(), params.getMetadata().size()), limits);
   if (!metadata.is_ok()) return metadata.status();
-  replication::MemoryPutOp op{params.getCollection(),        params.getId(),
-                              floats_of(params.getVector()), params.getText(),
-                              std::move(*metadata),          params.getTtlSeconds()};
+  replication::MemoryPutOp op{
+      params.getCollection(), params.getId(),       api::floats_from_wire(params.getVector()),
+      params.getText(),       std::move(*metadata), params.getTtlSeconds()};
   if (op.id.empty()) op.id = api::new_memory_id(id);
   return replication::WriteOp(std::move(op));
 }
@@ -172,8 +162,8 @@ kj::Promise<void> SessionService::memory_get_uncounted(MemoryGetContext context)
         if (!reply.memory) return;
         auto memory = results.initMemory();
         memory.setId(reply.memory->id);
-        set_floats(memory.initVector(static_cast<unsigned>(reply.memory->vector.size())),
-                   reply.memory->vector);
+        api::floats_to_wire(memory.initVector(static_cast<unsigned>(reply.memory->vector.size())),
+                            reply.memory->vector);
         memory.setText(reply.memory->text);
         memory.setMetadata(reply.memory->metadata);
         memory.setExpiresAtMs(reply.memory->expires_at_ms);
@@ -194,7 +184,7 @@ kj::Promise<void> SessionService::memory_search_uncounted(MemorySearchContext co
   }
   node::ReadRequest request{
       .kind = node::ReadRequest::Kind::kSearch,
-      .search = {params.getCollection(), floats_of(params.getVector()),
+      .search = {params.getCollection(), api::floats_from_wire(params.getVector()),
                  params.getK() == 0 ? 10 : params.getK(), params.getEf(), std::move(*filter)}};
   return node_.bridge.read(std::move(request), from_wire(params.getConsistency()))
       .then([context](node::ReadReply reply) mutable {

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "api/wire_floats.h"
 #include "api/wire_mutation.h"
 
 namespace neuroplex::server {
@@ -104,8 +105,7 @@ kj::Promise<node::WriteReply> CapnpWriteForwarder::send_vector_op(
     set_request_id(request.initRequestId(), id);
     request.setCollection(put->collection);
     request.setId(put->id);
-    auto vector = request.initVector(static_cast<unsigned>(put->vector.size()));
-    for (unsigned i = 0; i < put->vector.size(); ++i) vector.set(i, put->vector[i]);
+    api::floats_to_wire(request.initVector(static_cast<unsigned>(put->vector.size())), put->vector);
     request.setText(put->text);
     request.setMetadata(put->metadata);
     request.setTtlSeconds(put->ttl_seconds);
