@@ -157,14 +157,19 @@ std::size_t payload_bytes(const WriteOp& op) {
   return 0;
 }
 
-Status validate(const WriteOp& op, const Limits& limits) {
-  if (!is_document_op(op)) return validate_vector_op(op, limits);
-  NPX_RETURN_IF_ERROR(validate_namespace(op_namespace(op)));
-  NPX_RETURN_IF_ERROR(validate_key(op_key(op)));
+Status validate_payload_size(const WriteOp& op, const Limits& limits) {
   if (std::size_t bytes = payload_bytes(op); bytes > limits.max_value_bytes) {
     return too_large(std::string(op_name(op)) + " carries " + std::to_string(bytes) +
                      " bytes; the limit is " + std::to_string(limits.max_value_bytes));
   }
+  return Status::ok();
+}
+
+Status validate(const WriteOp& op, const Limits& limits) {
+  if (!is_document_op(op)) return validate_vector_op(op, limits);
+  NPX_RETURN_IF_ERROR(validate_namespace(op_namespace(op)));
+  NPX_RETURN_IF_ERROR(validate_key(op_key(op)));
+  NPX_RETURN_IF_ERROR(validate_payload_size(op, limits));
   if (const auto* update = std::get_if<UpdateOp>(&op)) return validate_update(*update, limits);
   if (const auto* merge = std::get_if<MergeOp>(&op); merge != nullptr && merge->delta.empty()) {
     return invalid_argument("merge needs a delta");

@@ -39,6 +39,8 @@ Status validate_vector(const std::vector<float>& vector);
 
 // Every stateless rule for one write operation.
 Status validate(const WriteOp& op, const Limits& limits);
+// TOO_LARGE when payload_bytes(op) passes limits.max_value_bytes.
+Status validate_payload_size(const WriteOp& op, const Limits& limits);
 // The rules for the vector operations (vector_validation.cc); validate() sends them here.
 Status validate_vector_op(const WriteOp& op, const Limits& limits);
 

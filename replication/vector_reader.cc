@@ -50,6 +50,13 @@ Result<std::optional<Memory>> read_memory(const storage::KvStore& store, const V
                                       record->deadline_ms});
 }
 
+Status check_search_size(std::uint64_t k, std::uint64_t ef) {
+  if (k < 1 || k > kMaxSearchK)
+    return invalid_argument("k must be 1.." + std::to_string(kMaxSearchK));
+  if (ef > kMaxSearchEf) return invalid_argument("ef is at most " + std::to_string(kMaxSearchEf));
+  return Status::ok();
+}
+
 Result<PreparedSearch> prepare_search(const VectorState& state, SearchRequest request) {
   NPX_RETURN_IF_ERROR(validate_collection_name(request.collection));
   const Collection* c = state.find(request.collection);
@@ -60,12 +67,7 @@ Result<PreparedSearch> prepare_search(const VectorState& state, SearchRequest re
                             std::to_string(c->record.dim));
   }
   NPX_RETURN_IF_ERROR(validate_vector(request.vector));
-  if (request.k < 1 || request.k > kMaxSearchK) {
-    return invalid_argument("k must be 1.." + std::to_string(kMaxSearchK));
-  }
-  if (request.ef > kMaxSearchEf) {
-    return invalid_argument("ef is at most " + std::to_string(kMaxSearchEf));
-  }
+  NPX_RETURN_IF_ERROR(check_search_size(request.k, request.ef));
   PreparedSearch search;
   search.index = c->index;
   search.gen = c->record.gen;

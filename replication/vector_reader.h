@@ -50,6 +50,10 @@ Result<std::optional<Memory>> read_memory(const storage::KvStore& store, const V
 inline constexpr std::size_t kMaxSearchK = 1000;
 inline constexpr std::uint32_t kMaxSearchEf = 10000;
 
+// The size rules of a search: k 1..kMaxSearchK, ef at most kMaxSearchEf (0: the default).
+// prepare_search applies them; an API may call it to refuse early with the same message.
+Status check_search_size(std::uint64_t k, std::uint64_t ef);
+
 struct SearchRequest {
   std::string collection;
   std::vector<float> vector;

@@ -75,10 +75,7 @@ Status validate_vector(const std::vector<float>& vector) {
 }
 
 Status validate_vector_op(const WriteOp& op, const Limits& limits) {
-  if (std::size_t bytes = payload_bytes(op); bytes > limits.max_value_bytes) {
-    return too_large(std::string(op_name(op)) + " carries " + std::to_string(bytes) +
-                     " bytes; the limit is " + std::to_string(limits.max_value_bytes));
-  }
+  NPX_RETURN_IF_ERROR(validate_payload_size(op, limits));
   if (const auto* create = std::get_if<CollectionCreateOp>(&op)) {
     NPX_RETURN_IF_ERROR(validate_collection_name(create->name));
     if (create->dim < 1 || create->dim > vec::kMaxDim) {

@@ -235,29 +235,6 @@ Result<std::vector<Hit>> HnswIndex::search(std::span<const float> query, const S
   return hits;
 }
 
-Result<std::vector<Hit>> HnswIndex::search_exact(std::span<const float> query,
-                                                 const SearchParams& params) const {
-  SearchParams exact = params;
-  exact.plan = SearchParams::Plan::kExact;
-  Result<std::vector<float>> prepared = prepare(impl_->options, query, "query vector");
-  if (!prepared.is_ok()) return prepared.status();
-  const Impl& g = *impl_;
-  std::shared_lock grow(g.grow_mutex);
-  std::shared_lock terms(g.terms_mutex);
-  CompiledFilter filter;
-  if (!params.filter.empty()) {
-    auto ids = g.term_index.lookup(params.filter);
-    if (!ids) return std::vector<Hit>{};
-    filter.terms = std::move(*ids);
-  }
-  SearchStats st;
-  std::vector<Candidate> found =
-      g.search_scan(prepared.value().data(), params.k, nullptr, filter, st);
-  std::vector<Hit> hits;
-  for (const Candidate& c : found) hits.push_back({g.slots[c.slot].id, c.distance});
-  return hits;
-}
-
 IndexStats HnswIndex::stats() const {
   const Impl& g = *impl_;
   std::lock_guard lock(g.writer_mutex);

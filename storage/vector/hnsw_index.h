@@ -94,9 +94,6 @@ class HnswIndex {
   // The k closest live vectors that match params.filter, closest first.
   Result<std::vector<Hit>> search(std::span<const float> query, const SearchParams& params,
                                   SearchStats* stats = nullptr) const;
-  // The exact answer by scanning every live vector (tests and recall measurement).
-  Result<std::vector<Hit>> search_exact(std::span<const float> query,
-                                        const SearchParams& params) const;
 
   // Writes the whole index to `path` durably (temp file, fsync, rename).
   Status save(const std::string& path) const;
