@@ -1,11 +1,9 @@
 // The client library's vector memory calls (client.h). Writes carry the client's RequestId, so a
 // retried put lands once; a put without an id gets one here, before the first attempt, so every
 // retry names the same memory.
-#include <cstdio>
-#include <random>
-
 #include "api/client/client.h"
 #include "api/client/client_impl.h"
+#include "api/vector_json.h"
 #include "api/wire_floats.h"
 
 namespace neuroplex::client {
@@ -15,14 +13,6 @@ template <typename Response>
 Reply<std::uint64_t> index_only(const Response& response) {
   if (auto error = reply_error(response)) return *error;
   return response.getIndex();
-}
-
-std::string random_id() {
-  thread_local std::mt19937_64 random(std::random_device{}());
-  char buffer[33];
-  std::snprintf(buffer, sizeof buffer, "%016llx%016llx", static_cast<unsigned long long>(random()),
-                static_cast<unsigned long long>(random()));
-  return buffer;
 }
 
 }  // namespace
@@ -79,7 +69,7 @@ kj::Promise<Result<PutResult>> Client::put_memory_async(const std::string& colle
   ClientCore* impl = core_.get();
   std::uint64_t seq = impl->begin_write();
   MemoryInput input = memory;
-  if (input.id.empty()) input.id = random_id();
+  if (input.id.empty()) input.id = api::new_memory_id({});  // random: chosen once, kept by retries
   Call<PutResult> call = [impl, seq, collection, input](Connection& connection) {
     auto request = connection.session().memoryPutRequest();
     impl->fill_request_id(request.initRequestId(), seq);

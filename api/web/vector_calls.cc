@@ -1,6 +1,9 @@
 // The memory's id is "memory_id" here: "id" is the frame's own request id, echoed in the reply.
 #include "api/web/vector_calls.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "api/vector_json.h"
 #include "replication/metadata.h"
 #include "replication/validation.h"
@@ -17,6 +20,12 @@ Result<Call> write_of(const Args& args, replication::WriteOp op,
   if (!status.is_ok()) return status;
   call.op = std::move(op);
   return Call(std::move(call));
+}
+
+// A number bound for a u32 field; one too big for it stays too big (UINT32_MAX), so the range
+// rule refuses it instead of seeing a wrapped value.
+std::uint32_t narrow(std::uint64_t value) {
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(value, UINT32_MAX));
 }
 
 Result<std::vector<float>> vector_of(const Args& args) {
@@ -39,11 +48,8 @@ Result<Call> collection_create_call(const Args& args, const replication::Limits&
   if (status.is_ok() && !metric.empty() && !vec::parse_metric(metric, &op.metric)) {
     status = invalid_argument("metric must be cosine, l2 or ip, not \"" + metric + "\"");
   }
-  if (status.is_ok() && (dim < 1 || dim > vec::kMaxDim)) {
-    status = invalid_argument("dim must be 1.." + std::to_string(vec::kMaxDim));
-  }
   if (!status.is_ok()) return status;
-  op.dim = static_cast<std::uint32_t>(dim);
+  op.dim = narrow(dim);  // the range is validate()'s rule, applied in write_of
   return write_of(args, std::move(op), limits);
 }
 
@@ -74,10 +80,6 @@ Result<Call> memory_put_call(const Args& args, const replication::Limits& limits
   if (status.is_ok()) status = take(vector_of(args), op.vector);
   if (status.is_ok()) status = take(args.string("text", false), op.text);
   if (status.is_ok()) status = take(args.unsigned_integer("ttl_seconds", false), ttl);
-  if (status.is_ok() && ttl > replication::kMaxTtlSeconds) {
-    status =
-        invalid_argument("ttl_seconds is at most " + std::to_string(replication::kMaxTtlSeconds));
-  }
   if (status.is_ok()) {
     const json* metadata = args.find("metadata");
     status =
@@ -86,7 +88,7 @@ Result<Call> memory_put_call(const Args& args, const replication::Limits& limits
   replication::RequestId id;
   if (status.is_ok()) status = take(request_id_of(args), id);
   if (!status.is_ok()) return status;
-  op.ttl_seconds = static_cast<std::uint32_t>(ttl);
+  op.ttl_seconds = narrow(ttl);  // the range is validate()'s rule, applied in write_of
   if (op.id.empty()) op.id = api::new_memory_id(id);
   return write_of(args, std::move(op), limits);
 }
@@ -127,11 +129,7 @@ Result<Call> memory_search_call(const Args& args, const replication::Limits&) {
     status = take(replication::filter_terms(filter ? *filter : json()), search.filter);
   }
   if (status.is_ok()) status = take(consistency_of(args), call.consistency);
-  // Ranges are the reader's rules (replication/vector_reader.h); only keep the casts honest.
-  if (status.is_ok() && (k > replication::kMaxSearchK || ef > replication::kMaxSearchEf)) {
-    status = invalid_argument("k is 1.." + std::to_string(replication::kMaxSearchK) +
-                              " and ef at most " + std::to_string(replication::kMaxSearchEf));
-  }
+  if (status.is_ok()) status = replication::check_search_size(k, ef);  // the reader's rule
   if (!status.is_ok()) return status;
   search.k = static_cast<std::size_t>(k);
   search.ef = static_cast<std::uint32_t>(ef);
