@@ -4,7 +4,7 @@ VectorOpsTest (one node): every collection and memory operation and its reply, e
 its code (nothing stored), request_id retries that land once, expiry by the leader's clock.
 VectorClusterTest (three nodes): writes through any node; every node's search gives the leader's
 top-k; a clean restart loads the index files; a follower that fell behind installs a snapshot
-carrying the index and answers the same.
+carrying the index and answers the same; a killed leader loads its own snapshot's index file.
 """
 
 import asyncio
@@ -241,4 +241,14 @@ class VectorClusterTest(ClusterTest):
             self.assertIsNotNone(line, self.cluster.log(other)[-2000:])
             self.assertGreaterEqual(int(line[0]), snapshot, self.cluster.log(other)[-2000:])
             self.assertEqual(line[1:], ("1", "0", "0"))
+
+            # The leader never stopped cleanly nor installed a snapshot: after a kill -9 its
+            # index comes from its own latest snapshot's file, not from a rebuild.
+            self.cluster.kill(leader)
+            self.cluster.start(leader)
+            self.cluster.wait_ready()
+            line = self.loaded_line(leader)
+            self.assertIsNotNone(line, self.cluster.log(leader)[-2000:])
+            self.assertEqual((line[1], line[3]), ("1", "0"), self.cluster.log(leader)[-2000:])
+            self.assertEqual(await self.answers(leader, queries), reference)
         run(body(), timeout=180)
